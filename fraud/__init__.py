@@ -1,0 +1,1 @@
+"""Fraud, waste and abuse: features, rules, models, scoring and evaluation."""

@@ -1,0 +1,71 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from fhir_mappings.bundle import parse_claim_bundle
+from gateway.auth import endpoints as auth_endpoints
+from gateway.claims import endpoints as claim_endpoints
+from gateway.claims.service import ClaimIntake, IntakePipeline
+from gateway.db import make_engine
+from gateway.errors import install_error_handlers
+from gateway.fhir import metadata
+from gateway.health import router as health_router
+from gateway.logs import configure_logging
+from gateway.middleware import BodySizeLimit
+from gateway.ratelimit import HospitalRateLimiter
+from gateway.settings import Settings, get_settings
+
+WARM_UP_BUNDLE = (
+    b'{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"urn:uuid:1",'
+    b'"resource":{"resourceType":"Claim","status":"active","use":"claim","created":"2026-01-01",'
+    b'"type":{"text":"x"},"patient":{"reference":"urn:uuid:2"},"provider":{"display":"x"},'
+    b'"priority":{"text":"x"},"insurance":[{"sequence":1,"focal":true,"coverage":{"display":"x"}}]}},'
+    b'{"fullUrl":"urn:uuid:2","resource":{"resourceType":"Patient"}}]}'
+)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    pipeline: IntakePipeline | None = None,
+) -> FastAPI:
+    """A gateway application for these settings (read from the environment by default)."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    engine = engine or make_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        parse_claim_bundle(WARM_UP_BUNDLE, max_entries=10)  # load the FHIR model classes once
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="SSO Claims Gateway",
+        version="0.1.0",
+        summary="FHIR R4B claim intake for the Thai Social Security Office",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.rate_limiter = HospitalRateLimiter(settings.rate_limit)
+    app.state.intake = ClaimIntake(engine, settings, pipeline or IntakePipeline())
+    install_error_handlers(app)
+    app.include_router(metadata.router)
+    app.include_router(auth_endpoints.router)
+    app.include_router(claim_endpoints.router)
+    app.include_router(health_router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Entry point for `uvicorn --factory` (each worker builds its own app)."""
+    return create_app()

@@ -1,0 +1,1 @@
+"""SMART Backend Services: client assertions in, access tokens out."""

@@ -1,0 +1,160 @@
+"""Client assertions (RS384/ES384, SMART Backend Services) and the gateway's access tokens."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, OctKey
+
+from provider_registry.keys import SUPPORTED_ALGORITHMS
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+SUPPORTED_SCOPES = ("system/Claim.crs", "system/ClaimResponse.rs")
+ACCESS_TOKEN_ALGORITHM = "HS256"
+
+
+class TokenError(ValueError):
+    """A token request or access token the gateway refuses; `error` is the OAuth2 code."""
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedAssertion:
+    """A client assertion whose signature and claims checked out."""
+
+    client_id: str
+    jti: str
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccessGrant:
+    """Who a valid access token speaks for and what it may do."""
+
+    client_id: str
+    hcode: str
+    scopes: frozenset[str]
+
+    def allows(self, resource: str, action: str) -> bool:
+        """Whether a SMART v2 scope grants `action` (c, r, u, d or s) on `resource`."""
+        for scope in self.scopes:
+            context, _, rest = scope.partition("/")
+            name, _, actions = rest.partition(".")
+            if context == "system" and name in (resource, "*") and action in actions:
+                return True
+        return False
+
+
+def unverified_client_id(assertion: str) -> str:
+    """The iss of an assertion, read before its signature is checked to find the client's keys."""
+    try:
+        parts = assertion.split(".")
+        if len(parts) != 3:
+            raise ValueError
+        padded = parts[1] + "=" * (-len(parts[1]) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(padded))
+        return str(claims["iss"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TokenError("invalid_client", "client_assertion is not a signed JWT") from exc
+
+
+def verify_assertion(
+    assertion: str,
+    *,
+    jwks: dict[str, Any],
+    client_id: str,
+    audiences: set[str],
+    max_lifetime: int,
+    now: float | None = None,
+) -> VerifiedAssertion:
+    """Check an assertion's signature, iss/sub, aud, exp (at most max_lifetime ahead) and jti."""
+    now = time.time() if now is None else now
+    try:
+        token = jwt.decode(assertion, KeySet.import_key_set(jwks), algorithms=SUPPORTED_ALGORITHMS)
+    except (JoseError, ValueError) as exc:
+        raise TokenError("invalid_client", f"assertion signature not verified: {exc}") from exc
+    claims = token.claims
+    _require(claims.get("iss") == client_id and claims.get("sub") == client_id,
+             "iss and sub must both be the client_id")
+    aud = claims.get("aud")
+    aud_values = set(aud) if isinstance(aud, list) else {aud}
+    _require(bool(aud_values & audiences), "aud must be the token endpoint URL")
+    exp = claims.get("exp")
+    _require(isinstance(exp, int | float), "exp is required")
+    _require(exp > now, "the assertion has expired")
+    _require(exp <= now + max_lifetime + 5, f"exp may be at most {max_lifetime} s ahead")
+    jti = claims.get("jti")
+    _require(isinstance(jti, str) and 0 < len(jti) <= 200, "a unique jti is required")
+    return VerifiedAssertion(client_id=client_id, jti=str(jti), expires_at=int(exp))
+
+
+def _require(condition: bool, description: str) -> None:
+    if not condition:
+        raise TokenError("invalid_client", description)
+
+
+def granted_scopes(requested: str | None) -> frozenset[str]:
+    """The scopes to grant: those requested that the gateway supports (all when none asked)."""
+    if not requested:
+        return frozenset(SUPPORTED_SCOPES)
+    asked = set(requested.split())
+    granted = {s for s in asked if s in SUPPORTED_SCOPES or _narrows_supported(s)}
+    if not granted:
+        raise TokenError("invalid_scope", f"none of the scopes is offered; use {' '.join(SUPPORTED_SCOPES)}")
+    return frozenset(granted)
+
+
+def _narrows_supported(scope: str) -> bool:
+    context, _, rest = scope.partition("/")
+    name, _, actions = rest.partition(".")
+    for offered in SUPPORTED_SCOPES:
+        o_name, _, o_actions = offered.partition("/")[2].partition(".")
+        if context == "system" and name == o_name and actions and set(actions) <= set(o_actions):
+            return True
+    return False
+
+
+def issue_access_token(
+    *, secret: str, issuer: str, client_id: str, hcode: str, scopes: frozenset[str], ttl: int
+) -> str:
+    """A short-lived HS256 access token naming the client, its hospital and its scopes."""
+    now = int(time.time())
+    claims = {
+        "iss": issuer,
+        "sub": client_id,
+        "hcode": hcode,
+        "scope": " ".join(sorted(scopes)),
+        "iat": now,
+        "exp": now + ttl,
+        "jti": secrets.token_urlsafe(16),
+    }
+    return jwt.encode({"alg": ACCESS_TOKEN_ALGORITHM}, claims, OctKey.import_key(secret))
+
+
+def read_access_token(token: str, *, secret: str, issuer: str) -> AccessGrant:
+    """The grant an access token carries, if it is genuine and unexpired."""
+    try:
+        decoded = jwt.decode(token, OctKey.import_key(secret), algorithms=[ACCESS_TOKEN_ALGORITHM])
+    except (JoseError, ValueError) as exc:
+        raise TokenError("invalid_token", "the access token is not valid") from exc
+    claims = decoded.claims
+    if claims.get("iss") != issuer or not isinstance(claims.get("exp"), int):
+        raise TokenError("invalid_token", "the access token is not valid")
+    if claims["exp"] <= time.time():
+        raise TokenError("invalid_token", "the access token has expired")
+    return AccessGrant(
+        client_id=str(claims["sub"]),
+        hcode=str(claims["hcode"]),
+        scopes=frozenset(str(claims.get("scope", "")).split()),
+    )

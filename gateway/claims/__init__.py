@@ -1,0 +1,1 @@
+"""The claim lifecycle: intake, storage, reads and transitions."""

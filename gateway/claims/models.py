@@ -1,0 +1,141 @@
+"""Tables of the claim lifecycle: claims, lines, responses, audit, outbox and queues."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Column, Numeric, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from provider_registry.models import utcnow
+
+MONEY = Numeric(14, 2)
+
+
+class ClaimRecord(SQLModel, table=True):
+    """A stored claim: what was submitted, its decision and where it is in its lifecycle."""
+
+    __tablename__ = "claims"
+    __table_args__ = (
+        UniqueConstraint("hcode", "identifier_system", "identifier_value", name="uq_claim_invoice"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    hcode: str = Field(foreign_key="hospitals.hcode", index=True, max_length=9)
+    identifier_system: str = Field(max_length=200)
+    identifier_value: str = Field(max_length=100)
+    status: str = Field(index=True, max_length=32)
+    claim_type: str = Field(max_length=32)
+    setting: str = Field(max_length=16)
+    patient_cid: str = Field(index=True, max_length=13)
+    service_date: date | None = Field(default=None, index=True)
+    total_submitted: Decimal = Field(sa_column=Column(MONEY, nullable=False))
+    total_eligible: Decimal = Field(sa_column=Column(MONEY, nullable=False))
+    total_benefit: Decimal = Field(sa_column=Column(MONEY, nullable=False))
+    outcome: str = Field(max_length=16)
+    body_hash: str = Field(max_length=64)
+    claim_json: str = Field(sa_column=Column(Text, nullable=False))
+    bundle_json: str = Field(sa_column=Column(Text, nullable=False))
+    related_claim_id: str | None = Field(default=None, max_length=36)
+    fraud_score: float | None = None
+    fraud_reasons: str | None = Field(default=None, sa_column=Column(Text))
+    model_version: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ClaimLineRecord(SQLModel, table=True):
+    """One priced line of a stored claim."""
+
+    __tablename__ = "claim_lines"
+    __table_args__ = (UniqueConstraint("claim_id", "sequence", name="uq_claim_line_sequence"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str = Field(foreign_key="claims.id", index=True, max_length=36)
+    sequence: int
+    product_system: str | None = Field(default=None, max_length=200)
+    product_code: str = Field(max_length=64)
+    category_code: str | None = Field(default=None, max_length=16)
+    quantity: Decimal = Field(sa_column=Column(Numeric(12, 3), nullable=False))
+    serviced_date: date | None = None
+    submitted: Decimal = Field(sa_column=Column(MONEY, nullable=False))
+    eligible: Decimal = Field(sa_column=Column(MONEY, nullable=False))
+    benefit: Decimal = Field(sa_column=Column(MONEY, nullable=False))
+    reasons: str = Field(default="", max_length=500)
+
+
+class ClaimResponseRecord(SQLModel, table=True):
+    """The ClaimResponse sent for a claim, exactly as sent."""
+
+    __tablename__ = "claim_responses"
+
+    id: str = Field(primary_key=True, max_length=36)
+    claim_id: str = Field(foreign_key="claims.id", unique=True, max_length=36)
+    hcode: str = Field(index=True, max_length=9)
+    outcome: str = Field(max_length=16)
+    resource_json: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to which claim, and when; carries no personal data."""
+
+    __tablename__ = "audit_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=100)
+    hcode: str | None = Field(default=None, max_length=9)
+    action: str = Field(max_length=64)
+    entity_type: str = Field(max_length=32)
+    entity_id: str = Field(index=True, max_length=36)
+    from_status: str | None = Field(default=None, max_length=32)
+    to_status: str | None = Field(default=None, max_length=32)
+    detail: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """An event to publish after commit; workers claim rows with a lease."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic: str = Field(index=True, max_length=64)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    attempts: int = 0
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = None
+    delivered_at: datetime | None = Field(default=None, index=True)
+
+
+class ReimbursementQueueEntry(SQLModel, table=True):
+    """A payable claim waiting to be batched; one entry per claim, so it is paid once."""
+
+    __tablename__ = "reimbursement_queue"
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str = Field(foreign_key="claims.id", unique=True, max_length=36)
+    hcode: str = Field(index=True, max_length=9)
+    amount: Decimal = Field(sa_column=Column(MONEY, nullable=False))
+    enqueued_at: datetime = Field(default_factory=utcnow, index=True)
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = None
+    batched_at: datetime | None = None
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A client's Idempotency-Key: in flight, then the answer it got."""
+
+    __tablename__ = "idempotency_keys"
+
+    hcode: str = Field(primary_key=True, max_length=9)
+    key: str = Field(primary_key=True, max_length=200)
+    request_hash: str = Field(max_length=64)
+    state: str = Field(max_length=16)
+    locked_until: datetime
+    response_status: int | None = None
+    response_body: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+

@@ -1,0 +1,1 @@
+"""The claimgw command line."""

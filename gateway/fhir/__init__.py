@@ -1,0 +1,1 @@
+"""FHIR HTTP plumbing: responses, errors, CapabilityStatement."""
