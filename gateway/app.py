@@ -12,6 +12,7 @@ from fhir_mappings.bundle import parse_claim_bundle
 from gateway.auth import endpoints as auth_endpoints
 from gateway.claims import endpoints as claim_endpoints
 from gateway.claims.service import ClaimIntake, IntakePipeline
+from gateway.pipeline import build_pipeline
 from gateway.db import make_engine
 from gateway.errors import install_error_handlers
 from gateway.fhir import metadata
@@ -56,7 +57,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.rate_limiter = HospitalRateLimiter(settings.rate_limit)
-    app.state.intake = ClaimIntake(engine, settings, pipeline or IntakePipeline())
+    app.state.intake = ClaimIntake(engine, settings, pipeline or build_pipeline(settings, engine))
     install_error_handlers(app)
     app.include_router(metadata.router)
     app.include_router(auth_endpoints.router)

