@@ -15,7 +15,9 @@ PROJECT_ADJUDICATION_SYSTEM = f"{systems.PROJECT_BASE}/CodeSystem/adjudication-a
 
 DISPOSITIONS = {
     ClaimOutcome.COMPLETE: "All lines are payable as priced; the claim is queued for payment.",
-    ClaimOutcome.PARTIAL: "Some lines were reduced or denied; the payable part is queued for payment.",
+    ClaimOutcome.PARTIAL: (
+        "Some lines were reduced or denied; the payable part is queued for payment."
+    ),
     ClaimOutcome.QUEUED: "The claim is pended for review by an SSO officer before payment.",
     ClaimOutcome.ERROR: "No line is payable; nothing will be paid for this claim.",
 }
@@ -42,17 +44,25 @@ def claim_response(
         "patient": {"identifier": {"system": systems.CID_SYSTEM, "value": claim.patient_cid}},
         "created": created.isoformat(),
         "insurer": {"display": "Social Security Office (สำนักงานประกันสังคม)"},
-        "requestor": {"identifier": {"system": systems.HCODE_SYSTEM, "value": claim.provider_hcode}},
+        "requestor": {
+            "identifier": {"system": systems.HCODE_SYSTEM, "value": claim.provider_hcode}
+        },
         "request": {"reference": f"Claim/{claim_id}"},
         "outcome": outcome.value,
-        "disposition": DISPOSITIONS[outcome],
+        "disposition": _disposition(outcome, adjudication),
         "item": [_item(line) for line in adjudication.lines],
         "total": _totals(adjudication),
     }
     if outcome in (ClaimOutcome.COMPLETE, ClaimOutcome.PARTIAL):
         resource["payment"] = {
-            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/ex-paymenttype",
-                                 "code": "complete"}]},
+            "type": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/ex-paymenttype",
+                        "code": "complete",
+                    }
+                ]
+            },
             "amount": _money(adjudication.benefit),
         }
     if adjudication.pend_reasons:
@@ -61,6 +71,16 @@ def claim_response(
             for i, r in enumerate(adjudication.pend_reasons)
         ]
     return resource
+
+
+def _disposition(outcome: ClaimOutcome, adjudication: Adjudication) -> str:
+    """The outcome in plain words, naming each distinct reason once (clerks act on these)."""
+    reasons = {r.code: r for line in adjudication.lines for r in line.reasons}
+    reasons |= {r.code: r for r in adjudication.pend_reasons}
+    if not reasons:
+        return DISPOSITIONS[outcome]
+    named = "; ".join(f"{r.display_en} ({code})" for code, r in reasons.items())
+    return f"{DISPOSITIONS[outcome]} Reasons: {named}"
 
 
 def response_bundle(claim_response_resource: dict[str, Any], base_url: str) -> dict[str, Any]:
@@ -84,20 +104,24 @@ def _item(line: Any) -> dict[str, Any]:
         ],
     }
     for reason in line.reasons:
-        item["adjudication"].append({
-            "category": {"coding": [{"system": ADJUDICATION_SYSTEM, "code": "benefit"}]},
-            "reason": _reason(reason),
-        })
+        item["adjudication"].append(
+            {
+                "category": {"coding": [{"system": ADJUDICATION_SYSTEM, "code": "benefit"}]},
+                "reason": _reason(reason),
+            }
+        )
     return item
 
 
 def _reason(reason: AdjudicationReason) -> dict[str, Any]:
     return {
-        "coding": [{
-            "system": systems.ADJUDICATION_REASON_SYSTEM,
-            "code": reason.code,
-            "display": reason.display_en,
-        }],
+        "coding": [
+            {
+                "system": systems.ADJUDICATION_REASON_SYSTEM,
+                "code": reason.code,
+                "display": reason.display_en,
+            }
+        ],
         "text": reason.display_th,
     }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
@@ -48,4 +48,29 @@ class ApiClient(SQLModel, table=True):
     hcode: str = Field(foreign_key="hospitals.hcode", index=True, max_length=9)
     jwks: str
     active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class InsuredPerson(SQLModel, table=True):
+    """An SSO insured person on the roster: section, registered main hospital, coverage."""
+
+    __tablename__ = "insured_persons"
+
+    cid: str = Field(primary_key=True, max_length=13)
+    section: int
+    main_hcode: str = Field(index=True, max_length=9)
+    coverage_start: date
+    coverage_end: date | None = None
+    contribution_months: int
+    death_date: date | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class HospitalNetwork(SQLModel, table=True):
+    """A network hospital that gives routine care on behalf of a main contractor hospital."""
+
+    __tablename__ = "hospital_networks"
+
+    main_hcode: str = Field(primary_key=True, max_length=9)
+    network_hcode: str = Field(primary_key=True, max_length=9)
     created_at: datetime = Field(default_factory=utcnow)

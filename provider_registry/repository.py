@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
-from provider_registry.models import ApiClient, Hospital
+from provider_registry.models import ApiClient, Hospital, HospitalNetwork, InsuredPerson
 
 
 class HospitalRepository:
@@ -40,3 +40,42 @@ class HospitalRepository:
         """Stage a new API client."""
         self.session.add(client)
         return client
+
+
+class InsuredPersonRepository:
+    """The insured-person roster and the hospital networks it is checked against."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, cid: str) -> InsuredPerson | None:
+        """A roster entry by citizen ID."""
+        return self.session.get(InsuredPerson, cid)
+
+    def get_for_update(self, cid: str) -> InsuredPerson | None:
+        """A roster entry, row-locked until the transaction ends (serializes benefit spending)."""
+        query = select(InsuredPerson).where(InsuredPerson.cid == cid).with_for_update()
+        return self.session.exec(query).first()
+
+    def add(self, person: InsuredPerson) -> InsuredPerson:
+        """Stage a new or changed roster entry."""
+        self.session.add(person)
+        return person
+
+    def count(self) -> int:
+        """How many people are on the roster."""
+        return int(self.session.exec(select(func.count()).select_from(InsuredPerson)).one())
+
+    def in_network(self, main_hcode: str, hcode: str) -> bool:
+        """Whether `hcode` is in the network of the main hospital `main_hcode`."""
+        return self.session.get(HospitalNetwork, (main_hcode, hcode)) is not None
+
+    def add_network(self, link: HospitalNetwork) -> HospitalNetwork:
+        """Stage a network link (idempotent on its key)."""
+        if self.session.get(HospitalNetwork, (link.main_hcode, link.network_hcode)) is None:
+            self.session.add(link)
+        return link
+
+    def networks(self) -> Sequence[HospitalNetwork]:
+        """Every network link."""
+        return self.session.exec(select(HospitalNetwork).order_by(HospitalNetwork.main_hcode)).all()

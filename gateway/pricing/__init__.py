@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from gateway.claims.service import Pricer, price_as_submitted
+from gateway.claims.service import Pricer
+from gateway.pricing.service import TariffPricer
 from gateway.settings import Settings
 
 
 def build_pricer(settings: Settings, engine: Engine) -> Pricer:
-    """The pricing step of intake."""
-    return price_as_submitted
+    """The pricing step of intake: SSO eligibility, tariff, limits and accumulators."""
+    return TariffPricer(engine)

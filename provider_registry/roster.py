@@ -1,0 +1,216 @@
+"""The insured-person roster: reading roster CSV files and upserting them.
+
+Columns: cid,section,main_hcode,coverage_start,coverage_end,contribution_months,death_date.
+A bad row is reported with its row number and reason; the CID never appears in full.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session
+
+from fhir_mappings.citizen_id import citizen_id_problem, mask_citizen_id
+from fhir_mappings.systems import is_valid_hcode
+from provider_registry.models import InsuredPerson, utcnow
+from provider_registry.repository import InsuredPersonRepository
+
+ROSTER_COLUMNS = (
+    "cid",
+    "section",
+    "main_hcode",
+    "coverage_start",
+    "coverage_end",
+    "contribution_months",
+    "death_date",
+)
+SECTIONS = (33, 39, 40)
+CONTRIBUTION_WINDOW_MONTHS = 15
+
+
+@dataclass(frozen=True, slots=True)
+class RosterRow:
+    """One valid roster row."""
+
+    cid: str
+    section: int
+    main_hcode: str
+    coverage_start: date
+    coverage_end: date | None
+    contribution_months: int
+    death_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class RosterError:
+    """A roster row that was not imported: its data row number (1 = first after the header)."""
+
+    row: int
+    reason: str
+
+
+class BadRow(ValueError):
+    """Why one roster row is unusable; the message never holds a full CID."""
+
+
+def read_roster(text: str) -> Iterator[RosterRow | RosterError]:
+    """Each data row of a roster CSV, as a row or as the reason it is refused."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = [c for c in ROSTER_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        yield RosterError(0, f"header lacks columns: {', '.join(missing)}")
+        return
+    for number, raw in enumerate(reader, start=1):
+        try:
+            yield roster_row({k: (v or "").strip() for k, v in raw.items() if k})
+        except BadRow as exc:
+            yield RosterError(number, str(exc))
+
+
+def roster_row(raw: dict[str, str]) -> RosterRow:
+    """A validated roster row from CSV cells."""
+    cid = raw.get("cid", "")
+    problem = citizen_id_problem(cid)
+    if problem:
+        raise BadRow(f"citizen ID {_masked(cid)} is invalid ({problem})")
+    section = _int(raw, "section")
+    if section not in SECTIONS:
+        raise BadRow("section must be 33, 39 or 40")
+    hcode = raw.get("main_hcode", "")
+    if not is_valid_hcode(hcode):
+        raise BadRow("main_hcode must be 5 or 9 digits")
+    months = _int(raw, "contribution_months")
+    if not 0 <= months <= CONTRIBUTION_WINDOW_MONTHS:
+        raise BadRow(f"contribution_months must be 0 to {CONTRIBUTION_WINDOW_MONTHS}")
+    start, end = _date(raw, "coverage_start"), _date(raw, "coverage_end")
+    if start is None:
+        raise BadRow("coverage_start is empty")
+    if end is not None and end < start:
+        raise BadRow("coverage_end is before coverage_start")
+    return RosterRow(
+        cid=cid,
+        section=section,
+        main_hcode=hcode,
+        coverage_start=start,
+        coverage_end=end,
+        contribution_months=months,
+        death_date=_date(raw, "death_date"),
+    )
+
+
+def _masked(cid: str) -> str:
+    """A CID for error reports: the last four digits at most, never a short value whole."""
+    return mask_citizen_id(cid) if len(cid) > 8 else "*" * len(cid)
+
+
+def _int(raw: dict[str, str], column: str) -> int:
+    try:
+        return int(raw.get(column, ""))
+    except ValueError as exc:
+        raise BadRow(f"{column} is not a whole number") from exc
+
+
+def _date(raw: dict[str, str], column: str) -> date | None:
+    text = raw.get(column, "")
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise BadRow(f"{column} is not an ISO 8601 date") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Upserted:
+    """Whether an upsert added, changed or left a roster entry as it was."""
+
+    added: bool
+    changed: bool
+
+
+def upsert_member(session: Session, row: RosterRow) -> Upserted:
+    """Add or update one roster entry, keyed by CID; re-importing a file changes nothing."""
+    repo = InsuredPersonRepository(session)
+    person = repo.get(row.cid)
+    values = {
+        "section": row.section,
+        "main_hcode": row.main_hcode,
+        "coverage_start": row.coverage_start,
+        "coverage_end": row.coverage_end,
+        "contribution_months": row.contribution_months,
+        "death_date": row.death_date,
+    }
+    if person is None:
+        repo.add(InsuredPerson(cid=row.cid, **values))  # type: ignore[arg-type]
+        return Upserted(added=True, changed=False)
+    if all(getattr(person, name) == value for name, value in values.items()):
+        return Upserted(added=False, changed=False)
+    for name, value in values.items():
+        setattr(person, name, value)
+    person.updated_at = utcnow()
+    repo.add(person)
+    return Upserted(added=False, changed=True)
+
+
+def roster_csv(rows: Iterable[RosterRow]) -> str:
+    """Roster rows as CSV text with the standard header."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ROSTER_COLUMNS)
+    for r in rows:
+        writer.writerow(
+            [
+                r.cid,
+                r.section,
+                r.main_hcode,
+                r.coverage_start.isoformat(),
+                r.coverage_end.isoformat() if r.coverage_end else "",
+                r.contribution_months,
+                r.death_date.isoformat() if r.death_date else "",
+            ]
+        )
+    return out.getvalue()
+
+
+@dataclass(slots=True)
+class RosterImportReport:
+    """What a roster import did, and every row it refused."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RosterError] | None = None
+
+    def count(self, result: Upserted) -> None:
+        if result.added:
+            self.added += 1
+        elif result.changed:
+            self.updated += 1
+        else:
+            self.unchanged += 1
+
+    def refuse(self, error: RosterError) -> None:
+        self.errors = [*(self.errors or []), error]
+
+
+def import_roster(
+    session: Session,
+    entries: Iterable[RosterRow | RosterError],
+    *,
+    on_row: Callable[[], None] | None = None,
+) -> RosterImportReport:
+    """Upsert every valid row and report the others; the caller commits."""
+    report = RosterImportReport()
+    for entry in entries:
+        if isinstance(entry, RosterError):
+            report.refuse(entry)
+        else:
+            report.count(upsert_member(session, entry))
+            session.flush()
+        if on_row is not None:
+            on_row()
+    return report
