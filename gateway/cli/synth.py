@@ -1,7 +1,8 @@
-"""`claimgw synth`: seeded synthetic claim bundles."""
+"""`claimgw synth`: a seeded, labelled synthetic claim history, streamed to NDJSON."""
 
 from __future__ import annotations
 
+import csv
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -9,9 +10,17 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from fraud.synth import SynthHospital, generate_bundles
-from gateway.cli.output import console, print_json
+from fraud.synth import (
+    FraudRates,
+    SynthHospital,
+    build_world,
+    default_network,
+    generate_history,
+    roster_rows,
+)
+from gateway.cli.output import console, errors, fail, print_json
 from provider_registry.demo import DEMO_HOSPITALS
 
 
@@ -19,19 +28,126 @@ def synth(
     claims: Annotated[int, typer.Option(min=1, help="How many claims")] = 100,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same file")] = 1,
     out: Annotated[Path, typer.Option(help="NDJSON file to write")] = Path("claims.ndjson"),
+    labels: Annotated[
+        Path | None, typer.Option(help="Also write identifier,label,pattern here")
+    ] = None,
+    roster: Annotated[
+        Path | None, typer.Option(help="Also write the insured roster CSV here")
+    ] = None,
     hcode: Annotated[list[str] | None, typer.Option(help="Bill from these HCODEs (repeat)")] = None,
-    end: Annotated[str | None, typer.Option(help="Last service day, YYYY-MM-DD (default today)")] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Services end the day before, YYYY-MM-DD (default today)")
+    ] = None,
+    days: Annotated[int, typer.Option(min=1, help="Days of history up to --end")] = 90,
+    fraud_scale: Annotated[
+        float, typer.Option(min=0, help="Multiply every fraud rate (0: clean)")
+    ] = 1.0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Write structurally valid SSO claim bundles, one per line."""
-    known = {h.hcode: h.name for h in DEMO_HOSPITALS}
-    hospitals = [SynthHospital(code, known.get(code, f"Hospital {code}")) for code in (hcode or known)]
+    """Write a realistic labelled claim history: one bundle per line, in service-time order."""
+    hospitals = _hospitals(hcode)
     last_day = date.fromisoformat(end) if end else datetime.now(ZoneInfo("Asia/Bangkok")).date()
+    rates = FraudRates().scaled(fraud_scale)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("wb") as handle:
-        for bundle in generate_bundles(claims=claims, seed=seed, hospitals=hospitals, end=last_day):
-            handle.write(orjson.dumps(bundle) + b"\n")
-    summary = {"claims": claims, "seed": seed, "out": str(out), "hospitals": [h.hcode for h in hospitals]}
-    print_json(summary) if as_json else console.print(f"wrote {claims} bundles to {out}")
+    frauds = _write(
+        out,
+        labels,
+        claims=claims,
+        seed=seed,
+        hospitals=hospitals,
+        end=last_day,
+        days=days,
+        rates=rates,
+    )
+    if roster:
+        _write_roster(roster, seed=seed, hospitals=hospitals, claims=claims, rates=rates)
+    summary = {
+        "claims": claims,
+        "fraud": frauds,
+        "seed": seed,
+        "out": str(out),
+        "labels": str(labels) if labels else None,
+        "hospitals": [h.hcode for h in hospitals],
+    }
+    print_json(summary) if as_json else console.print(
+        f"wrote {claims} bundles ({frauds} labelled fraud) to {out}"
+    )
 
 
+def _hospitals(hcodes: list[str] | None) -> list[SynthHospital]:
+    known = {h.hcode: h for h in default_network()}
+    known.update(
+        {h.hcode: SynthHospital(h.hcode, h.name) for h in DEMO_HOSPITALS if h.hcode not in known}
+    )
+    if not hcodes:
+        return list(default_network())
+    bad = [code for code in hcodes if not code.isdigit()]
+    if bad:
+        fail(f"HCODEs are digits: {', '.join(bad)}")
+    return [known.get(code, SynthHospital(code, f"Hospital {code}")) for code in hcodes]
+
+
+def _write(
+    out: Path,
+    labels: Path | None,
+    *,
+    claims: int,
+    seed: int,
+    hospitals: list[SynthHospital],
+    end: date,
+    days: int,
+    rates: FraudRates,
+) -> int:
+    frauds = 0
+    label_handle = labels.open("w", newline="", encoding="utf-8") if labels else None
+    writer = csv.writer(label_handle) if label_handle else None
+    if writer:
+        writer.writerow(["identifier", "label", "pattern"])
+    columns = (
+        *Progress.get_default_columns()[:1],
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    try:
+        with (
+            out.open("wb") as handle,
+            Progress(*columns, console=errors, transient=True) as progress,
+        ):
+            task = progress.add_task("generating", total=claims)
+            for n, item in enumerate(
+                generate_history(
+                    claims=claims, seed=seed, hospitals=hospitals, end=end, days=days, rates=rates
+                ),
+                start=1,
+            ):
+                handle.write(orjson.dumps(item.bundle) + b"\n")
+                frauds += item.label
+                if writer:
+                    writer.writerow([item.identifier, item.label, item.pattern])
+                if n % 1000 == 0:
+                    progress.update(task, completed=n)
+    finally:
+        if label_handle:
+            label_handle.close()
+    return frauds
+
+
+def _write_roster(
+    path: Path, *, seed: int, hospitals: list[SynthHospital], claims: int, rates: FraudRates
+) -> None:
+    world = build_world(seed=seed, hospitals=hospitals, claims=claims, rates=rates)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        columns = [
+            "cid",
+            "section",
+            "main_hcode",
+            "coverage_start",
+            "coverage_end",
+            "contribution_months",
+            "death_date",
+        ]
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(roster_rows(world))

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from fraud.assessment import ClaimScorer, unscored
+from gateway.claims.service import Scorer
+from gateway.scoring.active import ActiveModelScorer
 from gateway.settings import Settings
 
+MODEL_REFRESH_SECONDS = 5.0
 
-def build_scorer(settings: Settings, engine: Engine) -> ClaimScorer:
-    """The scoring step of intake."""
-    return unscored
+
+def build_scorer(settings: Settings, engine: Engine) -> Scorer:
+    """The scoring step of intake: rules plus the promoted model; unscored until one is promoted."""
+    return ActiveModelScorer(refresh_seconds=MODEL_REFRESH_SECONDS)

@@ -1,0 +1,88 @@
+"""What scoring may ask about earlier claims: a small protocol the gateway fills from its database.
+
+A claim's history is every claim that came before it: on an earlier service day, or on the
+same day but received earlier. `Order` is (service day, arrival sequence); the gateway scores a
+claim before storing it, so everything it has stored is earlier and it passes `LATEST`.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Final, Protocol
+
+from fraud.facts import ClaimFacts
+
+Order = tuple[date, int]
+LATEST: Final = 2**62
+
+
+@dataclass(frozen=True, slots=True)
+class PriorClaim:
+    """An earlier claim of the same person: where, when, what care and how much."""
+
+    hcode: str
+    day: date
+    signature: str
+    total: float
+    sequence: int = 0
+
+
+class ClaimHistory(Protocol):
+    """Earlier claims, by person and by hospital."""
+
+    def person_claims(self, cid: str, start: date, before: Order) -> Sequence[PriorClaim]:
+        """The person's claims served on or after `start` and earlier than `before`."""
+        ...
+
+    def hospital_claim_count(self, hcode: str, start: date, end: date, before: Order) -> int:
+        """How many claims the hospital served from `start` to `end`, earlier than `before`."""
+        ...
+
+
+class NoHistory:
+    """History for a scorer that knows nothing earlier (every claim looks like a first visit)."""
+
+    def person_claims(self, cid: str, start: date, before: Order) -> Sequence[PriorClaim]:
+        return ()
+
+    def hospital_claim_count(self, hcode: str, start: date, end: date, before: Order) -> int:
+        return 0
+
+
+class MemoryHistory:
+    """History held in memory, e.g. for an audit file or a test; arrival order is add order."""
+
+    def __init__(self) -> None:
+        self._people: dict[str, list[tuple[Order, PriorClaim]]] = defaultdict(list)
+        self._hospitals: dict[str, list[Order]] = defaultdict(list)
+        self._count = 0
+
+    def add(self, facts: ClaimFacts) -> int:
+        """Record a claim as received now; returns its arrival sequence."""
+        sequence = self._count
+        self._count += 1
+        order = (facts.day, sequence)
+        prior = PriorClaim(facts.hcode, facts.day, facts.signature, facts.total, sequence)
+        bisect.insort(self._people[facts.cid], (order, prior), key=lambda pair: pair[0])
+        bisect.insort(self._hospitals[facts.hcode], order)
+        return sequence
+
+    def extend(self, many: Iterable[ClaimFacts]) -> None:
+        """Record claims in arrival order."""
+        for facts in many:
+            self.add(facts)
+
+    def person_claims(self, cid: str, start: date, before: Order) -> Sequence[PriorClaim]:
+        rows = self._people.get(cid, [])
+        low = bisect.bisect_left(rows, (start, -1), key=lambda pair: pair[0])
+        high = bisect.bisect_left(rows, before, key=lambda pair: pair[0])
+        return [prior for _, prior in rows[low:high]]
+
+    def hospital_claim_count(self, hcode: str, start: date, end: date, before: Order) -> int:
+        rows = self._hospitals.get(hcode, [])
+        high = bisect.bisect_left(rows, min(before, (end, LATEST)))
+        return max(0, high - bisect.bisect_left(rows, (start, -1)))

@@ -1,0 +1,264 @@
+"""Train pyod detectors per peer group, freeze them, and save or load the versioned artefact.
+
+The artefact is one compressed NPZ: frozen detector parameters, per-detector rank knots that
+turn a raw score into a training percentile, and JSON metadata (training window, features,
+metrics, threshold). It holds no claim rows, identifiers or citizen IDs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+import pandas as pd
+
+from fraud.features import FEATURES
+from fraud.frozen import (
+    FrozenEcdf,
+    FrozenEcod,
+    FrozenForest,
+    FrozenHbos,
+    freeze_ecod,
+    freeze_forest,
+    freeze_hbos,
+)
+
+if TYPE_CHECKING:
+    from pyod.models.ecod import ECOD
+    from pyod.models.hbos import HBOS
+    from pyod.models.iforest import IForest
+
+DETECTORS: Final = ("ecod", "iforest", "hbos")
+POOLED: Final = "all"
+MIN_GROUP_ROWS: Final = 200
+RANK_KNOTS: Final = 2001
+SCORE_SAMPLE: Final = 50_000
+ARTEFACT_FORMAT: Final = "claimgw-fraud-model/1"
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """Where flagging starts: a percentile of training risk, or the top k claims per day."""
+
+    mode: str
+    value: float
+    risk: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode, "value": self.value, "risk": self.risk}
+
+
+@dataclass(frozen=True, slots=True)
+class GroupModel:
+    """The three frozen detectors of one peer group and their rank knots."""
+
+    ecod: FrozenEcod
+    forest: FrozenForest
+    hbos: FrozenHbos
+    knots: np.ndarray
+    rows: int
+
+    def raw_scores(self, x: np.ndarray) -> np.ndarray:
+        """Each detector's raw score, one column per detector."""
+        return np.column_stack([self.ecod.score(x), self.forest.score(x), self.hbos.score(x)])
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        """Mean training percentile of the three detectors (rank combination), in [0, 1]."""
+        return self.score_and_share(x)[0]
+
+    def score_and_share(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The combined score and, per feature, the share of peer training claims strictly below."""
+        at_or_below, below = self.ecod.ecdf.counts(x)
+        raw = np.column_stack(
+            [self.ecod.score_counts(at_or_below, below), self.forest.score(x), self.hbos.score(x)]
+        )
+        ranks = [
+            np.searchsorted(self.knots[:, j], raw[:, j], side="right") / self.knots.shape[0]
+            for j in range(raw.shape[1])
+        ]
+        return (ranks[0] + ranks[1] + ranks[2]) / 3, below / max(self.ecod.ecdf.rows, 1)
+
+    def peer_percentile(self, x: np.ndarray) -> np.ndarray:
+        """Share of the group's training claims at or below each feature value (0..1)."""
+        at_or_below, _ = self.ecod.ecdf.counts(x)
+        return np.asarray(at_or_below / max(self.ecod.ecdf.rows, 1))
+
+
+@dataclass(slots=True)
+class FraudModel:
+    """A trained, frozen model version."""
+
+    version: str
+    groups: dict[str, GroupModel]
+    threshold: Threshold
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def group_for(self, peer: str) -> tuple[str, GroupModel]:
+        """The peer group's model, or the pooled one for a group too small to have its own."""
+        if peer in self.groups:
+            return peer, self.groups[peer]
+        return POOLED, self.groups[POOLED]
+
+
+Progress = Callable[[str], None]
+
+
+def train_groups(
+    frame: pd.DataFrame, *, seed: int = 0, progress: Progress | None = None
+) -> dict[str, GroupModel]:
+    """Fit ECOD, IForest and HBOS on every peer group big enough, plus the pooled fallback."""
+    x_all = frame.loc[:, list(FEATURES)].to_numpy(dtype=np.float64)
+    groups = {POOLED: train_group(x_all, seed=seed)}
+    for peer, index in frame.groupby("peer").indices.items():
+        if len(index) >= MIN_GROUP_ROWS:
+            if progress:
+                progress(f"peer group {peer}: {len(index)} claims")
+            groups[str(peer)] = train_group(x_all[index], seed=seed)
+    return groups
+
+
+def fit_detectors(x: np.ndarray, *, seed: int) -> tuple[ECOD, IForest, HBOS]:
+    """The three pyod detectors, fitted."""
+    from pyod.models.ecod import ECOD  # training only: the gateway never imports pyod
+    from pyod.models.hbos import HBOS
+    from pyod.models.iforest import IForest
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # pyod's skewness of constant columns
+        ecod = ECOD().fit(x)
+    forest = IForest(n_estimators=100, random_state=seed).fit(x)
+    hbos = HBOS(n_bins=20).fit(x)
+    return ecod, forest, hbos
+
+
+def train_group(x: np.ndarray, *, seed: int) -> GroupModel:
+    """Fit and freeze one peer group's detectors; rank knots from training scores."""
+    ecod, forest, hbos = fit_detectors(x, seed=seed)
+    draft = GroupModel(
+        freeze_ecod(ecod.X_train),
+        freeze_forest(forest.detector_),
+        freeze_hbos(hbos),
+        np.zeros((1, 3)),
+        int(x.shape[0]),
+    )
+    sample = (
+        x
+        if x.shape[0] <= SCORE_SAMPLE
+        else x[np.random.default_rng(seed).choice(x.shape[0], SCORE_SAMPLE, replace=False)]
+    )
+    raw = draft.raw_scores(sample)
+    knots = np.quantile(raw, np.linspace(0, 1, min(RANK_KNOTS, raw.shape[0])), axis=0)
+    return GroupModel(draft.ecod, draft.forest, draft.hbos, knots, draft.rows)
+
+
+def choose_threshold(risk: np.ndarray, days: int, *, mode: str, value: float) -> Threshold:
+    """The risk at which flagging starts: `percentile` (e.g. 99) or `top_k_per_day` (e.g. 20)."""
+    if mode == "percentile":
+        share = 1 - value / 100
+    elif mode == "top_k_per_day":
+        share = min(1.0, value * max(days, 1) / max(len(risk), 1))
+    else:
+        raise ValueError(f"unknown threshold mode {mode!r}")
+    cut = float(np.quantile(risk, 1 - share)) if len(risk) else 1.0
+    return Threshold(mode, float(value), cut)
+
+
+def new_version(now: datetime | None = None) -> str:
+    """A sortable version name."""
+    return (now or datetime.now(UTC)).strftime("fwa-%Y%m%d-%H%M%S")
+
+
+def dump_model(model: FraudModel) -> bytes:
+    """The artefact: compressed NPZ of frozen parameters plus JSON metadata."""
+    arrays: dict[str, np.ndarray] = {}
+    for name, group in model.groups.items():
+        _dump_group(arrays, name, group)
+    meta = {
+        "format": ARTEFACT_FORMAT,
+        "version": model.version,
+        "groups": sorted(model.groups),
+        "threshold": model.threshold.as_dict(),
+        "features": list(FEATURES),
+        **model.meta,
+    }
+    arrays["meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
+    return buffer.getvalue()
+
+
+def _dump_group(arrays: dict[str, np.ndarray], name: str, group: GroupModel) -> None:
+    p = f"{name}."
+    ecdf = group.ecod.ecdf
+    for j, (v, le, lt) in enumerate(
+        zip(ecdf.values, ecdf.at_or_below_counts, ecdf.below_counts, strict=True)
+    ):
+        arrays[f"{p}ecdf.{j}.values"], arrays[f"{p}ecdf.{j}.le"], arrays[f"{p}ecdf.{j}.lt"] = (
+            v,
+            le,
+            lt,
+        )
+    arrays[f"{p}ecod.skew"] = group.ecod.skew_sign
+    arrays[f"{p}ecod.rows"] = np.array([ecdf.rows, group.rows, group.forest.depth])
+    f = group.forest
+    arrays[f"{p}forest.feature"], arrays[f"{p}forest.threshold"] = (
+        f.feature.astype(np.int32),
+        f.threshold,
+    )
+    arrays[f"{p}forest.left"], arrays[f"{p}forest.right"] = (
+        f.left.astype(np.int32),
+        f.right.astype(np.int32),
+    )
+    arrays[f"{p}forest.path"], arrays[f"{p}forest.normaliser"] = f.path, np.array([f.normaliser])
+    arrays[f"{p}hbos.edges"], arrays[f"{p}hbos.log_density"] = (
+        group.hbos.edges,
+        group.hbos.log_density,
+    )
+    arrays[f"{p}hbos.tol"], arrays[f"{p}knots"] = np.array([group.hbos.tol]), group.knots
+
+
+def load_model(data: bytes) -> FraudModel:
+    """A model from its artefact bytes."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    meta = json.loads(arrays.pop("meta").tobytes().decode())
+    if meta.get("format") != ARTEFACT_FORMAT:
+        raise ValueError(f"not a fraud model artefact: {meta.get('format')!r}")
+    if meta["features"] != list(FEATURES):
+        raise ValueError("the artefact was trained on other features than this code computes")
+    groups = {name: _load_group(arrays, name, len(meta["features"])) for name in meta["groups"]}
+    t = meta.pop("threshold")
+    extra = {k: v for k, v in meta.items() if k not in ("format", "version", "groups", "features")}
+    return FraudModel(meta["version"], groups, Threshold(t["mode"], t["value"], t["risk"]), extra)
+
+
+def _load_group(arrays: dict[str, np.ndarray], name: str, width: int) -> GroupModel:
+    p = f"{name}."
+    rows, group_rows, depth = (int(v) for v in arrays[f"{p}ecod.rows"])
+    ecdf = FrozenEcdf(
+        tuple(arrays[f"{p}ecdf.{j}.values"] for j in range(width)),
+        tuple(arrays[f"{p}ecdf.{j}.le"] for j in range(width)),
+        tuple(arrays[f"{p}ecdf.{j}.lt"] for j in range(width)),
+        rows,
+    )
+    forest = FrozenForest(
+        arrays[f"{p}forest.feature"].astype(np.int64),
+        arrays[f"{p}forest.threshold"],
+        arrays[f"{p}forest.left"].astype(np.int64),
+        arrays[f"{p}forest.right"].astype(np.int64),
+        arrays[f"{p}forest.path"],
+        depth,
+        float(arrays[f"{p}forest.normaliser"][0]),
+    )
+    hbos = FrozenHbos(
+        arrays[f"{p}hbos.edges"], arrays[f"{p}hbos.log_density"], float(arrays[f"{p}hbos.tol"][0])
+    )
+    return GroupModel(
+        FrozenEcod(ecdf, arrays[f"{p}ecod.skew"]), forest, hbos, arrays[f"{p}knots"], group_rows
+    )
