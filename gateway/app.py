@@ -12,13 +12,14 @@ from fhir_mappings.bundle import parse_claim_bundle
 from gateway.auth import endpoints as auth_endpoints
 from gateway.claims import endpoints as claim_endpoints
 from gateway.claims.service import ClaimIntake, IntakePipeline
-from gateway.pipeline import build_pipeline
 from gateway.db import make_engine
 from gateway.errors import install_error_handlers
 from gateway.fhir import metadata
 from gateway.health import router as health_router
 from gateway.logs import configure_logging
+from gateway.metrics import install_metrics, release_worker
 from gateway.middleware import BodySizeLimit
+from gateway.pipeline import build_pipeline
 from gateway.ratelimit import HospitalRateLimiter
 from gateway.settings import Settings, get_settings
 
@@ -47,6 +48,7 @@ def create_app(
         parse_claim_bundle(WARM_UP_BUNDLE, max_entries=10)  # load the FHIR model classes once
         yield
         engine.dispose()
+        release_worker()
 
     app = FastAPI(
         title="SSO Claims Gateway",
@@ -64,6 +66,7 @@ def create_app(
     app.include_router(claim_endpoints.router)
     app.include_router(health_router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_metrics(app, settings, engine)  # last: its middleware is outermost
     return app
 
 

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     idempotency_lease_seconds: int = Field(default=60, ge=1)
     log_level: str = "info"
     log_json: bool = True
+    metrics_hospital_label: bool = True  # per-HCODE label on counters; off drops it
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_prod(self) -> Settings:
