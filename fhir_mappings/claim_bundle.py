@@ -60,7 +60,10 @@ def _urn(spec: ClaimSpec, part: str) -> str:
 def build_claim_bundle(spec: ClaimSpec) -> dict[str, Any]:
     """A `collection` Bundle: Claim, Patient, Organization, Coverage, Encounter, Conditions."""
     patient, org, coverage, encounter = (
-        _urn(spec, "patient"), _urn(spec, "org"), _urn(spec, "coverage"), _urn(spec, "encounter")
+        _urn(spec, "patient"),
+        _urn(spec, "org"),
+        _urn(spec, "coverage"),
+        _urn(spec, "encounter"),
     )
     conditions = [_urn(spec, f"condition-{i}") for i in range(len(spec.diagnoses))]
     entries = [
@@ -69,7 +72,10 @@ def build_claim_bundle(spec: ClaimSpec) -> dict[str, Any]:
         (org, _organization(spec)),
         (coverage, _coverage(spec, patient, org)),
         (encounter, _encounter(spec, patient, org)),
-        *[(url, _condition(code, patient)) for url, code in zip(conditions, spec.diagnoses, strict=True)],
+        *[
+            (url, _condition(code, patient))
+            for url, code in zip(conditions, spec.diagnoses, strict=True)
+        ],
     ]
     return {
         "resourceType": "Bundle",
@@ -78,54 +84,91 @@ def build_claim_bundle(spec: ClaimSpec) -> dict[str, Any]:
     }
 
 
-def _claim(spec: ClaimSpec, patient: str, org: str, coverage: str, encounter: str,
-           conditions: list[str]) -> dict[str, Any]:
+def _claim(
+    spec: ClaimSpec, patient: str, org: str, coverage: str, encounter: str, conditions: list[str]
+) -> dict[str, Any]:
     claim: dict[str, Any] = {
         "resourceType": "Claim",
         "identifier": [{"system": systems.invoice_system(spec.hcode), "value": spec.invoice}],
         "status": "active",
-        "type": {"coding": [{"system": systems.CLAIM_TYPE_SYSTEM,
-                             "code": "institutional" if spec.setting is CareSetting.IPD else "professional"}]},
+        "type": {
+            "coding": [
+                {
+                    "system": systems.CLAIM_TYPE_SYSTEM,
+                    "code": "institutional" if spec.setting is CareSetting.IPD else "professional",
+                }
+            ]
+        },
         "use": "claim",
         "patient": {"reference": patient},
         "billablePeriod": {"start": spec.start.isoformat(), "end": spec.end.isoformat()},
         "created": spec.end.isoformat(),
         "provider": {"reference": org},
-        "priority": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/processpriority",
-                                 "code": "stat" if spec.setting is CareSetting.EMERGENCY else "normal"}]},
+        "priority": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/processpriority",
+                    "code": "stat" if spec.setting is CareSetting.EMERGENCY else "normal",
+                }
+            ]
+        },
         "insurance": [{"sequence": 1, "focal": True, "coverage": {"reference": coverage}}],
         "item": [_item(i, line, spec, encounter) for i, line in enumerate(spec.lines, start=1)],
-        "total": {"value": float(sum((line.net for line in spec.lines), Decimal(0))),
-                  "currency": systems.CURRENCY},
+        "total": {
+            "value": float(sum((line.net for line in spec.lines), Decimal(0))),
+            "currency": systems.CURRENCY,
+        },
     }
     if conditions:
-        claim["diagnosis"] = [{"sequence": i, "diagnosisReference": {"reference": url}}
-                              for i, url in enumerate(conditions, start=1)]
+        claim["diagnosis"] = [
+            {"sequence": i, "diagnosisReference": {"reference": url}}
+            for i, url in enumerate(conditions, start=1)
+        ]
     if spec.procedures:
         claim["procedure"] = [
-            {"sequence": i, "procedureCodeableConcept": {"coding": [{"system": systems.ICD9CM_SYSTEM, "code": code}]}}
+            {
+                "sequence": i,
+                "procedureCodeableConcept": {
+                    "coding": [{"system": systems.ICD9CM_SYSTEM, "code": code}]
+                },
+            }
             for i, code in enumerate(spec.procedures, start=1)
         ]
     if spec.related_invoice:
-        claim["related"] = [{"claim": {"identifier": {"system": systems.invoice_system(spec.hcode),
-                                                      "value": spec.related_invoice}},
-                             "relationship": {"coding": [{"code": "prior"}]}}]
+        claim["related"] = [
+            {
+                "claim": {
+                    "identifier": {
+                        "system": systems.invoice_system(spec.hcode),
+                        "value": spec.related_invoice,
+                    }
+                },
+                "relationship": {"coding": [{"code": "prior"}]},
+            }
+        ]
     if spec.referral:
         claim["referral"] = {"display": "referral letter"}
     if spec.drg:
         drg, rw, adj_rw = spec.drg
-        claim["extension"] = [{"url": systems.DRG_EXTENSION, "extension": [
-            {"url": "drg", "valueCode": drg},
-            {"url": "rw", "valueDecimal": float(rw)},
-            {"url": "adjrw", "valueDecimal": float(adj_rw)},
-        ]}]
+        claim["extension"] = [
+            {
+                "url": systems.DRG_EXTENSION,
+                "extension": [
+                    {"url": "drg", "valueCode": drg},
+                    {"url": "rw", "valueDecimal": float(rw)},
+                    {"url": "adjrw", "valueDecimal": float(adj_rw)},
+                ],
+            }
+        ]
     return claim
 
 
 def _item(sequence: int, line: LineSpec, spec: ClaimSpec, encounter: str) -> dict[str, Any]:
     item: dict[str, Any] = {
         "sequence": sequence,
-        "productOrService": {"coding": [{"system": line.system, "code": line.code, "display": line.display}]},
+        "productOrService": {
+            "coding": [{"system": line.system, "code": line.code, "display": line.display}]
+        },
         "servicedDate": (line.serviced or spec.start.date()).isoformat(),
         "quantity": {"value": float(line.quantity)},
         "unitPrice": {"value": float(line.unit_price), "currency": systems.CURRENCY},
@@ -133,7 +176,9 @@ def _item(sequence: int, line: LineSpec, spec: ClaimSpec, encounter: str) -> dic
         "encounter": [{"reference": encounter}],
     }
     if line.category:
-        item["category"] = {"coding": [{"system": systems.FEE_CATEGORY_SYSTEM, "code": line.category}]}
+        item["category"] = {
+            "coding": [{"system": systems.FEE_CATEGORY_SYSTEM, "code": line.category}]
+        }
     return item
 
 
@@ -160,7 +205,9 @@ def _coverage(spec: ClaimSpec, patient: str, org: str) -> dict[str, Any]:
         "status": "active",
         "beneficiary": {"reference": patient},
         "payor": [{"display": "Social Security Office"}],
-        "type": {"coding": [{"system": f"{systems.PROJECT_BASE}/CodeSystem/scheme", "code": "SSS"}]},
+        "type": {
+            "coding": [{"system": f"{systems.PROJECT_BASE}/CodeSystem/scheme", "code": "SSS"}]
+        },
     }
 
 

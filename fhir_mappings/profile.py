@@ -57,7 +57,9 @@ def map_claim(
     _check_dates(claim, lines, now, found)
     if found.problems:
         return found.problems
-    assert identifier is not None and cid is not None and hcode is not None
+    assert identifier is not None
+    assert cid is not None
+    assert hcode is not None
     setting, admitted, discharged = _setting(parsed)
     return SubmittedClaim(
         identifier=identifier,
@@ -105,7 +107,9 @@ def _patient(parsed: ParsedBundle, found: _Findings) -> tuple[str | None, date |
                 found.add("cid-invalid", path, reason=reason)
                 return None, birth, patient.gender
             return value, birth, patient.gender
-    found.add("cid-missing", f"Bundle.entry[{index}].resource.identifier", system=systems.CID_SYSTEM)
+    found.add(
+        "cid-missing", f"Bundle.entry[{index}].resource.identifier", system=systems.CID_SYSTEM
+    )
     return None, birth, patient.gender
 
 
@@ -125,7 +129,6 @@ def _provider_hcode(parsed: ParsedBundle, found: _Findings, acting_hcode: str) -
         return None
     elif hcode != acting_hcode:
         found.add("provider-not-caller", path, found=hcode, expected=acting_hcode)
-        return None
     return hcode
 
 
@@ -137,7 +140,11 @@ def _organization_hcode(index: int, organization: Organization) -> tuple[str | N
 
 
 def _invoice(claim: Claim, hcode: str | None, found: _Findings) -> ClaimIdentifier | None:
-    expected = systems.invoice_system(hcode) if hcode else f"{systems.HOSPITAL_NAMESPACE_ROOT}/{{HCODE}}/Inv"
+    expected = (
+        systems.invoice_system(hcode)
+        if hcode
+        else f"{systems.HOSPITAL_NAMESPACE_ROOT}/{{HCODE}}/Inv"
+    )
     for ident in claim.identifier or []:
         if ident.system == expected and ident.value and ident.value.strip():
             return ClaimIdentifier(system=ident.system, value=ident.value.strip())
@@ -149,7 +156,8 @@ def _lines(claim: Claim, found: _Findings) -> list[ClaimLine]:
     if not claim.item:
         found.add("items-missing", f"{CLAIM}.item")
         return []
-    lines, sequences = [], set()
+    lines: list[ClaimLine] = []
+    sequences: set[int] = set()
     for i, item in enumerate(claim.item):
         line = _line(item, f"{CLAIM}.item[{i}]", sequences, found)
         if line is not None:
@@ -169,7 +177,7 @@ def _line(item: ClaimItem, path: str, sequences: set[int], found: _Findings) -> 
         ok = False
     net = _amount(item.net, f"{path}.net", "item-net", found)
     _amount(item.unitPrice, f"{path}.unitPrice", None, found)
-    if not ok or net is None or coding is None:
+    if not ok or net is None or coding is None or item.sequence is None or coding.code is None:
         return None
     return ClaimLine(
         sequence=item.sequence,
@@ -177,8 +185,12 @@ def _line(item: ClaimItem, path: str, sequences: set[int], found: _Findings) -> 
         product_code=coding.code,
         product_display=coding.display,
         category_code=_category(item),
-        quantity=Decimal(item.quantity.value) if item.quantity and item.quantity.value else Decimal(1),
-        unit_price=Decimal(item.unitPrice.value) if item.unitPrice and item.unitPrice.value else None,
+        quantity=Decimal(item.quantity.value)
+        if item.quantity and item.quantity.value
+        else Decimal(1),
+        unit_price=Decimal(item.unitPrice.value)
+        if item.unitPrice and item.unitPrice.value
+        else None,
         net=net,
         serviced_date=_as_date(item.servicedDate)
         or (_as_date(item.servicedPeriod.start) if item.servicedPeriod else None),
@@ -224,7 +236,10 @@ def _check_dates(claim: Claim, lines: list[ClaimLine], now: datetime, found: _Fi
     period = claim.billablePeriod
     start = _as_datetime(period.start) if period else None
     end = _as_datetime(period.end) if period else None
-    for path, moment in ((f"{CLAIM}.billablePeriod.start", start), (f"{CLAIM}.billablePeriod.end", end)):
+    for path, moment in (
+        (f"{CLAIM}.billablePeriod.start", start),
+        (f"{CLAIM}.billablePeriod.end", end),
+    ):
         if moment is not None and moment > now + CLOCK_SKEW:
             found.add("date-future", path, found=moment.isoformat())
     if start and end and end < start:

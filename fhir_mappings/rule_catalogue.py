@@ -23,7 +23,12 @@ class Rule:
     th: str
 
 
-S, B, F, L = ProblemKind.STRUCTURE, ProblemKind.BUSINESS, ProblemKind.FORBIDDEN, ProblemKind.TOO_LARGE
+S, B, F, L = (
+    ProblemKind.STRUCTURE,
+    ProblemKind.BUSINESS,
+    ProblemKind.FORBIDDEN,
+    ProblemKind.TOO_LARGE,
+)
 
 RULES: Final[dict[str, Rule]] = {
     "body-empty": Rule("structure", S, "The request body is empty.", "ไม่มีข้อมูลในคำขอ"),
@@ -64,9 +69,7 @@ RULES: Final[dict[str, Rule]] = {
         "The first entry must be the Claim, got {found}.",
         "รายการแรกของ Bundle ต้องเป็น Claim แต่ได้รับ {found}",
     ),
-    "fullurl-missing": Rule(
-        "required", S, "Every entry needs a fullUrl.", "ทุกรายการต้องมี fullUrl"
-    ),
+    "fullurl-missing": Rule("required", S, "Every entry needs a fullUrl.", "ทุกรายการต้องมี fullUrl"),
     "fullurl-duplicate": Rule(
         "structure",
         S,
@@ -145,18 +148,14 @@ RULES: Final[dict[str, Rule]] = {
         "Claim.total.currency must be THB, got '{found}'.",
         "สกุลเงินต้องเป็น THB แต่ได้รับ '{found}'",
     ),
-    "total-missing": Rule(
-        "required", B, "Claim.total is required.", "ต้องระบุยอดรวม Claim.total"
-    ),
+    "total-missing": Rule("required", B, "Claim.total is required.", "ต้องระบุยอดรวม Claim.total"),
     "total-mismatch": Rule(
         "value",
         B,
         "Claim.total {total} does not equal the sum of item nets {sum}.",
         "ยอดรวม {total} ไม่เท่ากับผลรวมของรายการ {sum}",
     ),
-    "items-missing": Rule(
-        "required", B, "The claim has no items.", "ไม่มีรายการค่าใช้จ่ายในการเบิก"
-    ),
+    "items-missing": Rule("required", B, "The claim has no items.", "ไม่มีรายการค่าใช้จ่ายในการเบิก"),
     "item-sequence": Rule(
         "required",
         B,
@@ -175,9 +174,7 @@ RULES: Final[dict[str, Rule]] = {
         "Every item needs a net amount in THB.",
         "ทุกรายการต้องมีจำนวนเงินสุทธิ (net) เป็นบาท",
     ),
-    "amount-negative": Rule(
-        "value", B, "Amounts must not be negative.", "จำนวนเงินต้องไม่ติดลบ"
-    ),
+    "amount-negative": Rule("value", B, "Amounts must not be negative.", "จำนวนเงินต้องไม่ติดลบ"),
     "date-future": Rule(
         "value",
         B,

@@ -39,5 +39,6 @@ def is_valid_hcode(value: str) -> bool:
     """A MOPH hospital code has 5 digits (9 digits also occur)."""
     return bool(_HCODE.match(value))
 
+
 DRG_EXTENSION: Final = f"{PROJECT_BASE}/StructureDefinition/claim-drg"
 """Complex extension on Claim: `drg` (valueCode), `rw` and `adjrw` (valueDecimal)."""

@@ -22,10 +22,17 @@ def sign_assertion(*, client_id: str, key_pem: bytes, token_url: str) -> str:
     """A SMART Backend Services client assertion, valid for four minutes, with a fresh jti."""
     key = load_private_key(key_pem)
     now = int(time.time())
-    header = {"alg": key_algorithm(key), "kid": key.kid, "typ": "JWT"}
-    claims = {"iss": client_id, "sub": client_id, "aud": token_url, "iat": now,
-              "exp": now + ASSERTION_LIFETIME, "jti": str(uuid.uuid4())}
-    return jwt.encode(header, claims, key, algorithms=[header["alg"]])
+    algorithm = key_algorithm(key)
+    header = {"alg": algorithm, "kid": key.kid, "typ": "JWT"}
+    claims = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": token_url,
+        "iat": now,
+        "exp": now + ASSERTION_LIFETIME,
+        "jti": str(uuid.uuid4()),
+    }
+    return jwt.encode(header, claims, key, algorithms=[algorithm])
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +69,9 @@ class SubmitAnswer:
 class GatewayClient:
     """One hospital's connection to the gateway."""
 
-    def __init__(self, base_url: str, client_id: str, key_path: Path, timeout: float = 30.0) -> None:
+    def __init__(
+        self, base_url: str, client_id: str, key_path: Path, timeout: float = 30.0
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.client_id = client_id
         self.key_pem = key_path.read_bytes()
@@ -76,32 +85,47 @@ class GatewayClient:
     def token(self) -> str:
         """A valid access token, fetched again shortly before it expires."""
         if self._token is None or time.time() > self._expires - REFRESH_MARGIN:
-            config = self.http.get("/fhir/.well-known/smart-configuration").raise_for_status().json()
+            config = (
+                self.http.get("/fhir/.well-known/smart-configuration").raise_for_status().json()
+            )
             token_url = config["token_endpoint"]
-            assertion = sign_assertion(client_id=self.client_id, key_pem=self.key_pem, token_url=token_url)
-            response = self.http.post(token_url, data={
-                "grant_type": "client_credentials",
-                "client_assertion_type": ASSERTION_TYPE,
-                "client_assertion": assertion,
-                "scope": "system/Claim.crs system/ClaimResponse.rs",
-            })
+            assertion = sign_assertion(
+                client_id=self.client_id, key_pem=self.key_pem, token_url=token_url
+            )
+            response = self.http.post(
+                token_url,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_assertion_type": ASSERTION_TYPE,
+                    "client_assertion": assertion,
+                    "scope": "system/Claim.crs system/ClaimResponse.rs",
+                },
+            )
             if response.status_code != 200:
                 raise RuntimeError(f"token refused: {response.text}")
             payload = response.json()
-            self._token, self._expires = payload["access_token"], time.time() + payload["expires_in"]
+            self._token, self._expires = (
+                payload["access_token"],
+                time.time() + payload["expires_in"],
+            )
         return self._token
 
-    def submit(self, bundle: bytes, *, idempotency_key: str | None = None,
-               operation: str = "$submit") -> SubmitAnswer:
+    def submit(
+        self, bundle: bytes, *, idempotency_key: str | None = None, operation: str = "$submit"
+    ) -> SubmitAnswer:
         """POST one bundle to Claim/$submit (or $validate)."""
-        headers = {"Authorization": f"Bearer {self.token()}",
-                   "Content-Type": "application/fhir+json"}
+        headers = {
+            "Authorization": f"Bearer {self.token()}",
+            "Content-Type": "application/fhir+json",
+        }
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         response = self.http.post(f"/fhir/Claim/{operation}", content=bundle, headers=headers)
         try:
             body = response.json()
         except ValueError:
-            body = {"resourceType": "OperationOutcome",
-                    "issue": [{"diagnostics": response.text[:200]}]}
+            body = {
+                "resourceType": "OperationOutcome",
+                "issue": [{"diagnostics": response.text[:200]}],
+            }
         return SubmitAnswer(status=response.status_code, body=body)

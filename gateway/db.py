@@ -39,8 +39,19 @@ def _ensure_sqlite_folder(url: str) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
+WRITER_OPTION = "claimgw_writer"
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine for sessions that write: on SQLite they take the write lock at BEGIN.
+
+    Readers keep plain (deferred) transactions, so in WAL mode they never wait for a writer.
+    """
+    return engine.execution_options(**{WRITER_OPTION: True})
+
+
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:
-    """WAL, durable commits, foreign keys, and write locks taken at BEGIN (no upgrade deadlocks)."""
+    """WAL, durable commits, foreign keys; writers lock at BEGIN, so no lock-upgrade deadlocks."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -54,13 +65,14 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        immediate = conn.get_execution_options().get(WRITER_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session whose work is committed on success and rolled back on error."""
-    with Session(engine, expire_on_commit=False) as session:
+    """A writing session whose work is committed on success and rolled back on error."""
+    with Session(writer(engine), expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

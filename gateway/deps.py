@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from gateway.db import writer
 from gateway.settings import Settings
 
 
@@ -25,11 +26,18 @@ def get_engine(request: Request) -> Engine:
 
 
 def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
-    """A session for one request; services commit explicitly before they answer."""
+    """A reading session for one request."""
     with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+def get_writer_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    """A writing session for one request; services commit explicitly before they answer."""
+    with Session(writer(engine), expire_on_commit=False) as session:
         yield session
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session)]
+WriterSessionDep = Annotated[Session, Depends(get_writer_session)]

@@ -18,7 +18,9 @@ DB_RETRY_AFTER = "5"
 
 
 def _plain(status: int, code: str, en: str, th: str, expression: str = "") -> Problem:
-    return Problem(rule=f"http-{status}", code=code, expression=expression, message_en=en, message_th=th)
+    return Problem(
+        rule=f"http-{status}", code=code, expression=expression, message_en=en, message_th=th
+    )
 
 
 async def _problem_error(_request: Request, exc: Exception) -> Response:
@@ -29,16 +31,24 @@ async def _problem_error(_request: Request, exc: Exception) -> Response:
 async def _http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     codes = {404: "not-found", 405: "not-supported", 401: "login", 403: "forbidden"}
-    found = _plain(exc.status_code, codes.get(exc.status_code, "processing"), str(exc.detail),
-                   f"คำขอไม่สำเร็จ ({exc.status_code})")
+    found = _plain(
+        exc.status_code,
+        codes.get(exc.status_code, "processing"),
+        str(exc.detail),
+        f"คำขอไม่สำเร็จ ({exc.status_code})",
+    )
     return outcome_response([found], exc.status_code, dict(exc.headers or {}))
 
 
 async def _request_invalid(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     problems = [
-        _plain(400, "invalid", f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}",
-               "พารามิเตอร์ของคำขอไม่ถูกต้อง")
+        _plain(
+            400,
+            "invalid",
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}",
+            "พารามิเตอร์ของคำขอไม่ถูกต้อง",
+        )
         for e in exc.errors()[:20]
     ]
     return outcome_response(problems, 400)
@@ -46,15 +56,23 @@ async def _request_invalid(_request: Request, exc: Exception) -> Response:
 
 async def _database_down(_request: Request, exc: Exception) -> Response:
     log.error("database.unavailable", error=type(exc).__name__)
-    found = _plain(503, "transient", "The claims database is unavailable; retry shortly.",
-                   "ฐานข้อมูลไม่พร้อมใช้งานชั่วคราว กรุณาลองใหม่")
+    found = _plain(
+        503,
+        "transient",
+        "The claims database is unavailable; retry shortly.",
+        "ฐานข้อมูลไม่พร้อมใช้งานชั่วคราว กรุณาลองใหม่",
+    )
     return outcome_response([found], 503, {"Retry-After": DB_RETRY_AFTER})
 
 
 async def _unexpected(_request: Request, exc: Exception) -> Response:
     log.exception("request.failed", error=type(exc).__name__)
-    found = _plain(500, "exception", "The gateway failed to process this request.",
-                   "ระบบขัดข้อง ไม่สามารถดำเนินการคำขอนี้ได้")
+    found = _plain(
+        500,
+        "exception",
+        "The gateway failed to process this request.",
+        "ระบบขัดข้อง ไม่สามารถดำเนินการคำขอนี้ได้",
+    )
     return outcome_response([found], 500)
 
 

@@ -6,9 +6,12 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import gateway.auth.models
-import gateway.claims.models
-import provider_registry.models  # noqa: F401  (register tables on the metadata)
+# Every module with tables, so that autogenerate sees the whole schema.
+import gateway.auth.models  # noqa: F401
+import gateway.claims.models  # noqa: F401
+import gateway.pricing.models  # noqa: F401
+import gateway.scoring.models  # noqa: F401
+import provider_registry.models  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -20,7 +20,9 @@ class DemoHospital:
 
 
 DEMO_HOSPITALS = (
-    DemoHospital("10661", "Demo Provincial Hospital (โรงพยาบาลสาธิตประจำจังหวัด)", "main", "Nakhon Pathom"),
+    DemoHospital(
+        "10661", "Demo Provincial Hospital (โรงพยาบาลสาธิตประจำจังหวัด)", "main", "Nakhon Pathom"
+    ),
     DemoHospital("11512", "Demo Private Hospital (โรงพยาบาลเอกชนสาธิต)", "main", "Bangkok"),
     DemoHospital("23760", "Demo Network Clinic (คลินิกเครือข่ายสาธิต)", "network", "Bangkok"),
 )

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
 SUPPORTED_ALGORITHMS = ("ES384", "RS384")
@@ -49,7 +50,10 @@ def load_public_jwks(text: str) -> dict[str, Any]:
             raise InvalidKeySet("the key set holds a private key; register only public keys")
         if key.get("kty") not in ("EC", "RSA") or not key.get("kid"):
             raise InvalidKeySet("every key needs kty EC or RSA and a kid")
-    KeySet.import_key_set(data)
+    try:
+        KeySet.import_key_set(data)
+    except (ValueError, JoseError) as exc:
+        raise InvalidKeySet(f"the key set cannot be loaded: {exc}") from exc
     return {"keys": keys}
 
 
@@ -58,7 +62,7 @@ def load_private_key(pem: bytes) -> ECKey | RSAKey:
     key: ECKey | RSAKey
     try:
         key = ECKey.import_key(pem)
-    except ValueError:
+    except (ValueError, JoseError):
         key = RSAKey.import_key(pem)
     return type(key).import_key(pem, {"kid": key.thumbprint()})
 

@@ -73,8 +73,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, base_url="http://testserver", log_json=True,
-                    log_level="warning", rate_limit="10000/minute")
+    return Settings(
+        database_url=database_url,
+        base_url="http://testserver",
+        log_json=True,
+        log_level="warning",
+        rate_limit="10000/minute",
+    )
 
 
 @pytest.fixture
@@ -107,10 +112,14 @@ def other_hospital(engine: Engine) -> Hospital:
 
 def bearer(client: TestClient, hospital: Hospital, scope: str | None = None) -> dict[str, str]:
     """Authorization and content-type headers with a fresh token for the hospital."""
-    response = client.post("/auth/token", data=token_form(hospital, "http://testserver/auth/token", scope))
+    response = client.post(
+        "/auth/token", data=token_form(hospital, "http://testserver/auth/token", scope)
+    )
     assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}",
-            "Content-Type": "application/fhir+json"}
+    return {
+        "Authorization": f"Bearer {response.json()['access_token']}",
+        "Content-Type": "application/fhir+json",
+    }
 
 
 @pytest.fixture

@@ -55,8 +55,9 @@ def add_hospital(engine: Engine, hcode: str = "10661", *, name: str = "Test Hosp
     """Register a hospital with a fresh ES384 key pair."""
     key = generate_client_key()
     with session_scope(engine) as session:
-        client = register_hospital(session, hcode=hcode, name=name, public_jwks=key.public_jwks,
-                                   client_id=f"test-{hcode}")
+        client = register_hospital(
+            session, hcode=hcode, name=name, public_jwks=key.public_jwks, client_id=f"test-{hcode}"
+        )
     return Hospital(hcode=hcode, client_id=client.client_id, key_pem=key.private_pem)
 
 
@@ -65,8 +66,9 @@ def token_form(hospital: Hospital, token_url: str, scope: str | None = None) -> 
     form = {
         "grant_type": "client_credentials",
         "client_assertion_type": ASSERTION_TYPE,
-        "client_assertion": sign_assertion(client_id=hospital.client_id, key_pem=hospital.key_pem,
-                                           token_url=token_url),
+        "client_assertion": sign_assertion(
+            client_id=hospital.client_id, key_pem=hospital.key_pem, token_url=token_url
+        ),
     }
     if scope:
         form["scope"] = scope
@@ -77,9 +79,15 @@ def claim_spec(hcode: str = "10661", invoice: str = "INV-0001", **changes: Any) 
     """A valid OPD claim for a test hospital; change any field by keyword."""
     start = CLAIM_START
     spec = ClaimSpec(
-        hcode=hcode, hospital_name="Test Hospital", invoice=invoice, cid=VALID_CID,
-        birth_date=date(1985, 4, 12), sex="female", setting=CareSetting.OPD,
-        start=start, end=start + timedelta(minutes=30),
+        hcode=hcode,
+        hospital_name="Test Hospital",
+        invoice=invoice,
+        cid=VALID_CID,
+        birth_date=date(1985, 4, 12),
+        sex="female",
+        setting=CareSetting.OPD,
+        start=start,
+        end=start + timedelta(minutes=30),
         lines=(
             LineSpec("OPD-VISIT", "Outpatient consultation", Decimal("150"), category="12"),
             LineSpec("LAB-CBC", "Complete blood count", Decimal("90"), category="07"),
@@ -107,4 +115,6 @@ FHIR_HEADERS = {"Content-Type": "application/fhir+json"}
 def issues(body: dict[str, Any]) -> list[tuple[str, str]]:
     """(rule, expression) of every issue in an OperationOutcome."""
     assert body["resourceType"] == "OperationOutcome", body
-    return [(i["details"]["coding"][0]["code"], (i.get("expression") or [""])[0]) for i in body["issue"]]
+    return [
+        (i["details"]["coding"][0]["code"], (i.get("expression") or [""])[0]) for i in body["issue"]
+    ]

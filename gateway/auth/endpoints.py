@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.auth.service import exchange_assertion
 from gateway.auth.tokens import SUPPORTED_SCOPES, TokenError
-from gateway.deps import SessionDep, SettingsDep
+from gateway.deps import SettingsDep, WriterSessionDep
 from provider_registry.keys import SUPPORTED_ALGORITHMS
 
 router = APIRouter()
@@ -30,7 +30,7 @@ def smart_configuration(settings: SettingsDep) -> dict[str, Any]:
 
 
 @router.post("/auth/token", tags=["auth"])
-async def token(request: Request, session: SessionDep, settings: SettingsDep) -> JSONResponse:
+async def token(request: Request, session: WriterSessionDep, settings: SettingsDep) -> JSONResponse:
     """Exchange a signed client assertion for an access token (RFC 6749 errors on failure)."""
     if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
         return _oauth_error(TokenError("invalid_request", "send application/x-www-form-urlencoded"))

@@ -71,4 +71,6 @@ def exchange_assertion(
         scopes=scopes,
         ttl=settings.token_ttl_seconds,
     )
-    return IssuedToken(access_token=token, expires_in=settings.token_ttl_seconds, scope=" ".join(sorted(scopes)))
+    return IssuedToken(
+        access_token=token, expires_in=settings.token_ttl_seconds, scope=" ".join(sorted(scopes))
+    )

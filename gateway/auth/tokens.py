@@ -81,17 +81,21 @@ def verify_assertion(
     """Check an assertion's signature, iss/sub, aud, exp (at most max_lifetime ahead) and jti."""
     now = time.time() if now is None else now
     try:
-        token = jwt.decode(assertion, KeySet.import_key_set(jwks), algorithms=SUPPORTED_ALGORITHMS)
+        keys = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
+        token = jwt.decode(assertion, keys, algorithms=SUPPORTED_ALGORITHMS)
     except (JoseError, ValueError) as exc:
         raise TokenError("invalid_client", f"assertion signature not verified: {exc}") from exc
     claims = token.claims
-    _require(claims.get("iss") == client_id and claims.get("sub") == client_id,
-             "iss and sub must both be the client_id")
+    _require(
+        claims.get("iss") == client_id and claims.get("sub") == client_id,
+        "iss and sub must both be the client_id",
+    )
     aud = claims.get("aud")
     aud_values = set(aud) if isinstance(aud, list) else {aud}
     _require(bool(aud_values & audiences), "aud must be the token endpoint URL")
     exp = claims.get("exp")
-    _require(isinstance(exp, int | float), "exp is required")
+    if not isinstance(exp, int | float):
+        raise TokenError("invalid_client", "exp is required")
     _require(exp > now, "the assertion has expired")
     _require(exp <= now + max_lifetime + 5, f"exp may be at most {max_lifetime} s ahead")
     jti = claims.get("jti")
@@ -111,7 +115,9 @@ def granted_scopes(requested: str | None) -> frozenset[str]:
     asked = set(requested.split())
     granted = {s for s in asked if s in SUPPORTED_SCOPES or _narrows_supported(s)}
     if not granted:
-        raise TokenError("invalid_scope", f"none of the scopes is offered; use {' '.join(SUPPORTED_SCOPES)}")
+        raise TokenError(
+            "invalid_scope", f"none of the scopes is offered; use {' '.join(SUPPORTED_SCOPES)}"
+        )
     return frozenset(granted)
 
 

@@ -15,6 +15,7 @@ from gateway.auth.deps import (
     CanSearchResponses,
     CanSubmitClaims,
 )
+from gateway.claims import corrections
 from gateway.claims.repository import ClaimRepository
 from gateway.claims.service import ClaimIntake, IntakeResult
 from gateway.deps import SessionDep, SettingsDep
@@ -31,7 +32,8 @@ async def _claim_body(request: Request) -> bytes:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in FHIR_MEDIA_TYPES:
         raise http_problem(
-            415, "not-supported",
+            415,
+            "not-supported",
             f"Send the Bundle as application/fhir+json, not '{media_type or 'nothing'}'.",
             "ต้องส่ง Bundle ในรูปแบบ application/fhir+json",
         )
@@ -47,7 +49,27 @@ def _answer(result: IntakeResult) -> FHIRResponse:
     return FHIRResponse(result.body, status_code=result.status, headers=result.headers)
 
 
-@router.post("/Claim/$submit", status_code=201)
+CLAIM_BUNDLE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/fhir+json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["resourceType", "type", "entry"],
+                    "properties": {
+                        "resourceType": {"const": "Bundle"},
+                        "type": {"const": "collection"},
+                        "entry": {"type": "array", "items": {"type": "object"}},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("/Claim/$submit", status_code=201, openapi_extra=CLAIM_BUNDLE_BODY)
 async def submit_claim(
     request: Request,
     grant: CanSubmitClaims,
@@ -55,8 +77,12 @@ async def submit_claim(
 ) -> FHIRResponse:
     """Submit a claim Bundle; answers a Bundle whose first entry is the ClaimResponse."""
     if idempotency_key is not None and not 0 < len(idempotency_key) <= IDEMPOTENCY_KEY_MAX:
-        raise http_problem(400, "invalid", "Idempotency-Key must be 1 to 200 characters.",
-                           "Idempotency-Key ต้องมีความยาว 1 ถึง 200 ตัวอักษร")
+        raise http_problem(
+            400,
+            "invalid",
+            "Idempotency-Key must be 1 to 200 characters.",
+            "Idempotency-Key ต้องมีความยาว 1 ถึง 200 ตัวอักษร",
+        )
     body = await _claim_body(request)
     result = await run_in_threadpool(
         _intake(request).submit, grant=grant, body=body, idempotency_key=idempotency_key
@@ -65,12 +91,22 @@ async def submit_claim(
     return _answer(result)
 
 
-@router.post("/Claim/$validate")
+@router.post("/Claim/$validate", openapi_extra=CLAIM_BUNDLE_BODY)
 async def validate_claim(request: Request, grant: CanSubmitClaims) -> FHIRResponse:
     """Check and price a claim Bundle without storing anything."""
     body = await _claim_body(request)
     result = await run_in_threadpool(_intake(request).validate, grant=grant, body=body)
     return _answer(result)
+
+
+@router.post("/Claim/{claim_id}/$cancel")
+async def cancel_claim(request: Request, claim_id: str, grant: CanSubmitClaims) -> FHIRResponse:
+    """Withdraw a claim of the caller's hospital until it is batched for payment."""
+    engine = request.app.state.engine
+    outcome = await run_in_threadpool(
+        corrections.cancel_claim, engine, grant=grant, claim_id=claim_id
+    )
+    return FHIRResponse(outcome)
 
 
 @router.get("/Claim/{claim_id}")
@@ -83,7 +119,9 @@ def read_claim(claim_id: str, grant: CanReadClaims, session: SessionDep) -> FHIR
 
 
 @router.get("/ClaimResponse/{response_id}")
-def read_claim_response(response_id: str, grant: CanReadResponses, session: SessionDep) -> FHIRResponse:
+def read_claim_response(
+    response_id: str, grant: CanReadResponses, session: SessionDep
+) -> FHIRResponse:
     """A ClaimResponse of the caller's hospital."""
     record = ClaimRepository(session, grant.hcode).response(response_id)
     if record is None:
@@ -125,12 +163,17 @@ def _searchset(resources: list[dict[str, Any]], kind: str, base_url: str) -> dic
         "type": "searchset",
         "total": len(resources),
         "entry": [
-            {"fullUrl": f"{base_url}/fhir/{kind}/{r['id']}", "resource": r, "search": {"mode": "match"}}
+            {
+                "fullUrl": f"{base_url}/fhir/{kind}/{r['id']}",
+                "resource": r,
+                "search": {"mode": "match"},
+            }
             for r in resources
         ],
     }
 
 
 def _not_found(kind: str, ident: str) -> Exception:
-    return http_problem(404, "not-found", f"{kind}/{ident[:64]} is not known.",
-                        f"ไม่พบ {kind}/{ident[:64]}")
+    return http_problem(
+        404, "not-found", f"{kind}/{ident[:64]} is not known.", f"ไม่พบ {kind}/{ident[:64]}"
+    )

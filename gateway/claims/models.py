@@ -138,4 +138,3 @@ class IdempotencyKey(SQLModel, table=True):
     response_status: int | None = None
     response_body: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow, index=True)
-

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import update
-from sqlalchemy.sql import Select
-from sqlmodel import Session, select
+from sqlalchemy import insert, update
+from sqlmodel import Session, SQLModel, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from gateway.claims.models import (
     AuditEvent,
@@ -29,38 +29,40 @@ class ClaimRepository:
         self.session = session
         self.hcode = hcode
 
-    def _claims(self) -> Select[tuple[ClaimRecord]]:
-        return select(ClaimRecord).where(ClaimRecord.hcode == self.hcode)
+    def _claims(self) -> SelectOfScalar[ClaimRecord]:
+        return select(ClaimRecord).where(col(ClaimRecord.hcode) == self.hcode)
 
-    def _responses(self) -> Select[tuple[ClaimResponseRecord]]:
-        return select(ClaimResponseRecord).where(ClaimResponseRecord.hcode == self.hcode)
+    def _responses(self) -> SelectOfScalar[ClaimResponseRecord]:
+        return select(ClaimResponseRecord).where(col(ClaimResponseRecord.hcode) == self.hcode)
 
     def get(self, claim_id: str) -> ClaimRecord | None:
         """A claim of this hospital by id."""
-        return self.session.exec(self._claims().where(ClaimRecord.id == claim_id)).first()
+        return self.session.exec(self._claims().where(col(ClaimRecord.id) == claim_id)).first()
 
     def by_invoice(self, system: str, value: str) -> ClaimRecord | None:
         """A claim of this hospital by its invoice identifier."""
         query = self._claims().where(
-            ClaimRecord.identifier_system == system, ClaimRecord.identifier_value == value
+            col(ClaimRecord.identifier_system) == system, col(ClaimRecord.identifier_value) == value
         )
         return self.session.exec(query).first()
 
     def search(self, system: str | None, value: str) -> Sequence[ClaimRecord]:
         """Claims of this hospital whose identifier value (and system, when given) match."""
-        query = self._claims().where(ClaimRecord.identifier_value == value)
+        query = self._claims().where(col(ClaimRecord.identifier_value) == value)
         if system:
-            query = query.where(ClaimRecord.identifier_system == system)
-        return self.session.exec(query.order_by(ClaimRecord.created_at).limit(MAX_SEARCH_RESULTS)).all()
+            query = query.where(col(ClaimRecord.identifier_system) == system)
+        return self.session.exec(
+            query.order_by(col(ClaimRecord.created_at)).limit(MAX_SEARCH_RESULTS)
+        ).all()
 
     def response(self, response_id: str) -> ClaimResponseRecord | None:
         """A ClaimResponse of this hospital by id."""
-        query = self._responses().where(ClaimResponseRecord.id == response_id)
+        query = self._responses().where(col(ClaimResponseRecord.id) == response_id)
         return self.session.exec(query).first()
 
     def response_for_claim(self, claim_id: str) -> ClaimResponseRecord | None:
         """The ClaimResponse sent for one of this hospital's claims."""
-        query = self._responses().where(ClaimResponseRecord.claim_id == claim_id)
+        query = self._responses().where(col(ClaimResponseRecord.claim_id) == claim_id)
         return self.session.exec(query).first()
 
     def add_intake(
@@ -73,12 +75,31 @@ class ClaimRepository:
         outbox: OutboxMessage,
         payment: ReimbursementQueueEntry | None,
     ) -> None:
-        """Stage everything one accepted submission writes; the caller commits once."""
-        self.session.add(claim)
-        self.session.flush()
-        self.session.add_all([*lines, response, *audit, outbox])
+        """Write everything one accepted submission stores; the caller commits once.
+
+        Core inserts (one statement per table) rather than the ORM unit of work: intake writes
+        a dozen rows per claim and the ORM's bookkeeping cost more than the database did.
+        """
+        self._insert(ClaimRecord, [claim])
+        self._insert(ClaimLineRecord, lines)
+        self._insert(ClaimResponseRecord, [response])
+        self._insert(AuditEvent, audit)
+        self._insert(OutboxMessage, [outbox])
         if payment is not None:
-            self.session.add(payment)
+            self._insert(ReimbursementQueueEntry, [payment])
+
+    def _insert(self, model: type[SQLModel], rows: Sequence[SQLModel]) -> None:
+        if rows:
+            table = model.__table__  # type: ignore[attr-defined]
+            values = [
+                {
+                    c.name: getattr(row, c.name)
+                    for c in table.columns
+                    if not (c.primary_key and getattr(row, c.name) is None)
+                }
+                for row in rows
+            ]
+            self.session.execute(insert(table), values)
 
 
 class IdempotencyRepository:
@@ -101,10 +122,10 @@ class IdempotencyRepository:
         result = self.session.execute(
             update(IdempotencyKey)
             .where(
-                IdempotencyKey.hcode == self.hcode,  # type: ignore[arg-type]
-                IdempotencyKey.key == key,  # type: ignore[arg-type]
-                IdempotencyKey.state == "in_flight",  # type: ignore[arg-type]
-                IdempotencyKey.locked_until < expired_before,  # type: ignore[arg-type]
+                col(IdempotencyKey.hcode) == self.hcode,
+                col(IdempotencyKey.key) == key,
+                col(IdempotencyKey.state) == "in_flight",
+                col(IdempotencyKey.locked_until) < expired_before,
             )
             .values(locked_until=until)
         )
@@ -114,7 +135,7 @@ class IdempotencyRepository:
         """Record the answer an in-flight key got."""
         self.session.execute(
             update(IdempotencyKey)
-            .where(IdempotencyKey.hcode == self.hcode, IdempotencyKey.key == key)  # type: ignore[arg-type]
+            .where(col(IdempotencyKey.hcode) == self.hcode, col(IdempotencyKey.key) == key)
             .values(state="done", response_status=status, response_body=body)
         )
 
@@ -123,3 +144,45 @@ class IdempotencyRepository:
         row = self.get(key)
         if row is not None and row.state == "in_flight":
             self.session.delete(row)
+
+
+class ClaimLifecycleRepository(ClaimRepository):
+    """A hospital's claims for lifecycle moves: rows locked until the transaction ends."""
+
+    def get_for_update(self, claim_id: str) -> ClaimRecord | None:
+        """A claim of this hospital by id, row-locked (PostgreSQL; SQLite serializes writers)."""
+        query = self._claims().where(col(ClaimRecord.id) == claim_id).with_for_update()
+        return self.session.exec(query).first()
+
+    def by_invoice_for_update(self, system: str, value: str) -> ClaimRecord | None:
+        """A claim of this hospital by invoice identifier, row-locked."""
+        query = (
+            self._claims()
+            .where(
+                col(ClaimRecord.identifier_system) == system,
+                col(ClaimRecord.identifier_value) == value,
+            )
+            .with_for_update()
+        )
+        return self.session.exec(query).first()
+
+    def payment_entry(self, claim_id: str) -> ReimbursementQueueEntry | None:
+        """The reimbursement queue entry of a claim of this hospital, row-locked."""
+        query = (
+            select(ReimbursementQueueEntry)
+            .where(
+                col(ReimbursementQueueEntry.claim_id) == claim_id,
+                col(ReimbursementQueueEntry.hcode) == self.hcode,
+            )
+            .with_for_update()
+        )
+        return self.session.exec(query).first()
+
+    def remove_payment(self, entry: ReimbursementQueueEntry) -> None:
+        """Take a not yet batched claim off the reimbursement queue."""
+        self.session.delete(entry)
+
+    def record_transition(self, claim: ClaimRecord, event: AuditEvent) -> None:
+        """Stage a claim's new status with its audit event."""
+        self.session.add(claim)
+        self.session.add(event)

@@ -23,8 +23,9 @@ from fhir_mappings.outcome import operation_outcome
 from fhir_mappings.problems import Problem
 from fhir_mappings.profile import map_claim
 from fhir_mappings.rule_catalogue import problem
-from fraud.assessment import ClaimScorer, FraudAssessment, unscored
+from fraud.assessment import FraudAssessment, unscored
 from gateway.auth.tokens import AccessGrant
+from gateway.claims.corrections import supersede_original
 from gateway.claims.lifecycle import ClaimStatus, path_to
 from gateway.claims.models import (
     AuditEvent,
@@ -36,12 +37,22 @@ from gateway.claims.models import (
     ReimbursementQueueEntry,
 )
 from gateway.claims.repository import ClaimRepository, IdempotencyRepository
+from gateway.db import writer
 from gateway.fhir.responses import ProblemError, http_problem
 from gateway.settings import Settings
 
 log = structlog.get_logger("claimgw.intake")
 
 Pricer = Callable[[Session, SubmittedClaim], Adjudication]
+Scorer = Callable[[Session, SubmittedClaim, Adjudication], FraudAssessment]
+"""Steps that read the database get the intake session: one request, one connection."""
+
+
+def score_nothing(
+    session: Session, claim: SubmittedClaim, adjudication: Adjudication
+) -> FraudAssessment:
+    """The scoring step while no model or rules are configured."""
+    return unscored(claim, adjudication)
 
 
 def price_as_submitted(session: Session, claim: SubmittedClaim) -> Adjudication:
@@ -52,8 +63,13 @@ def price_as_submitted(session: Session, claim: SubmittedClaim) -> Adjudication:
 class IntakeObserver(Protocol):
     """Told what intake decided, after the commit (metrics, notifications); must not raise."""
 
-    def accepted(self, claim: SubmittedClaim, adjudication: Adjudication,
-                 assessment: FraudAssessment, outcome: ClaimOutcome) -> None: ...
+    def accepted(
+        self,
+        claim: SubmittedClaim,
+        adjudication: Adjudication,
+        assessment: FraudAssessment,
+        outcome: ClaimOutcome,
+    ) -> None: ...
 
     def replayed(self, claim: SubmittedClaim) -> None: ...
 
@@ -65,7 +81,7 @@ class IntakePipeline:
     """The pluggable steps of intake: pricing (with the database), fraud scoring, observers."""
 
     price: Pricer = price_as_submitted
-    score: ClaimScorer = unscored
+    score: Scorer = score_nothing
     observers: tuple[IntakeObserver, ...] = ()
 
 
@@ -95,7 +111,7 @@ class ClaimIntake:
     """The submit and validate operations of the FHIR API."""
 
     def __init__(self, engine: Engine, settings: Settings, pipeline: IntakePipeline) -> None:
-        self.engine = engine
+        self.engine = writer(engine)
         self.settings = settings
         self.pipeline = pipeline
 
@@ -104,8 +120,8 @@ class ClaimIntake:
         _parsed, claim = self._checked(grant, body)
         with Session(self.engine) as session:
             adjudication = self.pipeline.price(session, claim)
+            assessment = self.pipeline.score(session, claim, adjudication)
             session.rollback()
-        assessment = self.pipeline.score(claim, adjudication)
         outcome = adjudication.outcome(pended=assessment.flagged)
         preview = claim_response(
             response_id="preview",
@@ -117,12 +133,16 @@ class ClaimIntake:
             base_url=self.settings.base_url,
         )
         preview.pop("id")
-        preview["request"] = {"identifier": {"system": claim.identifier.system,
-                                             "value": claim.identifier.value}}
-        return IntakeResult(status=200, body=response_bundle(preview, self.settings.base_url),
-                            outcome=outcome.value)
+        preview["request"] = {
+            "identifier": {"system": claim.identifier.system, "value": claim.identifier.value}
+        }
+        return IntakeResult(
+            status=200, body=response_bundle(preview, self.settings.base_url), outcome=outcome.value
+        )
 
-    def submit(self, *, grant: AccessGrant, body: bytes, idempotency_key: str | None) -> IntakeResult:
+    def submit(
+        self, *, grant: AccessGrant, body: bytes, idempotency_key: str | None
+    ) -> IntakeResult:
         """Accept a claim bundle once; a replay gets the original answer."""
         if idempotency_key is None:
             return self._submit(grant, body, None)
@@ -132,7 +152,9 @@ class ClaimIntake:
         try:
             return self._submit(grant, body, idempotency_key)
         except ProblemError as exc:
-            self._finish_key(grant.hcode, idempotency_key, exc.status, operation_outcome(exc.problems))
+            self._finish_key(
+                grant.hcode, idempotency_key, exc.status, operation_outcome(exc.problems)
+            )
             raise
         except BaseException:
             self._release_key(grant.hcode, idempotency_key)
@@ -179,10 +201,15 @@ class ClaimIntake:
         if stored is None:
             return None
         if stored.body_hash != content_hash:
-            raise self._refuse([problem(
-                "identifier-duplicate", "Bundle.entry[0].resource.identifier",
-                found=claim.identifier.value[:64],
-            )])
+            raise self._refuse(
+                [
+                    problem(
+                        "identifier-duplicate",
+                        "Bundle.entry[0].resource.identifier",
+                        found=claim.identifier.value[:64],
+                    )
+                ]
+            )
         response = repo.response_for_claim(stored.id)
         assert response is not None
         resource = orjson.loads(response.resource_json)
@@ -209,29 +236,52 @@ class ClaimIntake:
         body: bytes,
         key: str | None,
     ) -> IntakeResult:
+        original = supersede_original(session, grant=grant, claim=claim)
         adjudication = self.pipeline.price(session, claim)
-        assessment = self.pipeline.score(claim, adjudication)
+        assessment = self.pipeline.score(session, claim, adjudication)
         outcome = adjudication.outcome(pended=assessment.flagged)
         now = datetime.now(UTC)
         claim_id, response_id = str(uuid.uuid4()), str(uuid.uuid4())
         resource = claim_response(
-            response_id=response_id, claim_id=claim_id, claim=claim, adjudication=adjudication,
-            outcome=outcome, created=now, base_url=self.settings.base_url,
+            response_id=response_id,
+            claim_id=claim_id,
+            claim=claim,
+            adjudication=adjudication,
+            outcome=outcome,
+            created=now,
+            base_url=self.settings.base_url,
         )
         status = _status_for(outcome)
-        record = _claim_record(claim_id, grant.hcode, claim, parsed, adjudication, assessment,
-                               outcome, status, content_hash, body, now)
+        record = _claim_record(
+            claim_id,
+            grant.hcode,
+            claim,
+            parsed,
+            adjudication,
+            assessment,
+            outcome,
+            status,
+            content_hash,
+            body,
+            now,
+        )
+        record.related_claim_id = original.id if original is not None else None
         repo.add_intake(
             claim=record,
             lines=_line_records(claim_id, claim, adjudication),
             response=ClaimResponseRecord(
-                id=response_id, claim_id=claim_id, hcode=grant.hcode, outcome=outcome.value,
-                resource_json=orjson.dumps(resource).decode(), created_at=now,
+                id=response_id,
+                claim_id=claim_id,
+                hcode=grant.hcode,
+                outcome=outcome.value,
+                resource_json=orjson.dumps(resource).decode(),
+                created_at=now,
             ),
             audit=_intake_audit(grant, claim_id, status, outcome, adjudication, now),
             outbox=_outbox_event(claim_id, grant.hcode, status, outcome, adjudication, now),
             payment=_payment(claim_id, grant.hcode, adjudication, now)
-            if status is ClaimStatus.QUEUED_FOR_PAYMENT else None,
+            if status is ClaimStatus.QUEUED_FOR_PAYMENT
+            else None,
         )
         answer = response_bundle(resource, self.settings.base_url)
         if key is not None:
@@ -241,10 +291,21 @@ class ClaimIntake:
         session.commit()
         for observer in self.pipeline.observers:
             observer.accepted(claim, adjudication, assessment, outcome)
-        log.info("claim.accepted", claim_id=claim_id, hcode=grant.hcode, outcome=outcome.value,
-                 status=status.value, lines=len(claim.lines))
-        return IntakeResult(status=201, body=answer, headers=self._location(response_id),
-                            claim_id=claim_id, outcome=outcome.value)
+        log.info(
+            "claim.accepted",
+            claim_id=claim_id,
+            hcode=grant.hcode,
+            outcome=outcome.value,
+            status=status.value,
+            lines=len(claim.lines),
+        )
+        return IntakeResult(
+            status=201,
+            body=answer,
+            headers=self._location(response_id),
+            claim_id=claim_id,
+            outcome=outcome.value,
+        )
 
     def _location(self, response_id: str) -> dict[str, str]:
         return {"Location": f"{self.settings.base_url}/fhir/ClaimResponse/{response_id}"}
@@ -255,8 +316,16 @@ class ClaimIntake:
         lease = now + timedelta(seconds=self.settings.idempotency_lease_seconds)
         with Session(self.engine, expire_on_commit=False) as session:
             keys = IdempotencyRepository(session, hcode)
-            keys.add(IdempotencyKey(hcode=hcode, key=key, request_hash=request_hash,
-                                    state="in_flight", locked_until=lease, created_at=now))
+            keys.add(
+                IdempotencyKey(
+                    hcode=hcode,
+                    key=key,
+                    request_hash=request_hash,
+                    state="in_flight",
+                    locked_until=lease,
+                    created_at=now,
+                )
+            )
             try:
                 session.commit()
                 return None
@@ -268,8 +337,11 @@ class ClaimIntake:
             if existing.request_hash != request_hash:
                 raise ProblemError([problem("idempotency-key-reused", "Bundle")])
             if existing.state == "done" and existing.response_body is not None:
-                return IntakeResult(status=existing.response_status or 200,
-                                    body=orjson.loads(existing.response_body), replayed=True)
+                return IntakeResult(
+                    status=existing.response_status or 200,
+                    body=orjson.loads(existing.response_body),
+                    replayed=True,
+                )
             if keys.take_over(key, expired_before=now, until=lease):
                 session.commit()
                 return None
@@ -277,7 +349,9 @@ class ClaimIntake:
 
     def _finish_key(self, hcode: str, key: str, status: int, body: dict[str, Any]) -> None:
         with Session(self.engine) as session:
-            IdempotencyRepository(session, hcode).finish(key, status=status, body=orjson.dumps(body).decode())
+            IdempotencyRepository(session, hcode).finish(
+                key, status=status, body=orjson.dumps(body).decode()
+            )
             session.commit()
 
     def _release_key(self, hcode: str, key: str) -> None:
@@ -288,7 +362,8 @@ class ClaimIntake:
 
 def _in_flight() -> ProblemError:
     return http_problem(
-        409, "conflict",
+        409,
+        "conflict",
         "A request with this Idempotency-Key is still being processed; retry shortly.",
         "คำขอที่ใช้ Idempotency-Key นี้กำลังดำเนินการอยู่ กรุณาลองใหม่ภายหลัง",
         headers={"Retry-After": "1"},
@@ -304,68 +379,134 @@ def _status_for(outcome: ClaimOutcome) -> ClaimStatus:
 
 
 def _claim_record(
-    claim_id: str, hcode: str, claim: SubmittedClaim, parsed: ParsedBundle,
-    adjudication: Adjudication, assessment: FraudAssessment, outcome: ClaimOutcome,
-    status: ClaimStatus, content_hash: str, body: bytes, now: datetime,
+    claim_id: str,
+    hcode: str,
+    claim: SubmittedClaim,
+    parsed: ParsedBundle,
+    adjudication: Adjudication,
+    assessment: FraudAssessment,
+    outcome: ClaimOutcome,
+    status: ClaimStatus,
+    content_hash: str,
+    body: bytes,
+    now: datetime,
 ) -> ClaimRecord:
     stored_claim = dict(parsed.raw["entry"][0]["resource"])
     stored_claim["id"] = claim_id
     stored_claim["meta"] = {**(stored_claim.get("meta") or {}), "lastUpdated": now.isoformat()}
     return ClaimRecord(
-        id=claim_id, hcode=hcode,
-        identifier_system=claim.identifier.system, identifier_value=claim.identifier.value,
-        status=status.value, claim_type=claim.claim_type, setting=claim.setting.value,
-        patient_cid=claim.patient_cid, service_date=claim.service_date,
-        total_submitted=adjudication.submitted, total_eligible=adjudication.eligible,
-        total_benefit=adjudication.benefit, outcome=outcome.value, body_hash=content_hash,
-        claim_json=orjson.dumps(stored_claim).decode(), bundle_json=body.decode("utf-8"),
-        fraud_score=assessment.score, fraud_reasons=";".join(assessment.reasons) or None,
-        model_version=assessment.model_version, created_at=now, updated_at=now,
+        id=claim_id,
+        hcode=hcode,
+        identifier_system=claim.identifier.system,
+        identifier_value=claim.identifier.value,
+        status=status.value,
+        claim_type=claim.claim_type,
+        setting=claim.setting.value,
+        patient_cid=claim.patient_cid,
+        service_date=claim.service_date,
+        total_submitted=adjudication.submitted,
+        total_eligible=adjudication.eligible,
+        total_benefit=adjudication.benefit,
+        outcome=outcome.value,
+        body_hash=content_hash,
+        claim_json=orjson.dumps(stored_claim).decode(),
+        bundle_json=body.decode("utf-8"),
+        fraud_score=assessment.score,
+        fraud_reasons=";".join(assessment.reasons) or None,
+        model_version=assessment.model_version,
+        created_at=now,
+        updated_at=now,
     )
 
 
-def _line_records(claim_id: str, claim: SubmittedClaim, adjudication: Adjudication) -> list[ClaimLineRecord]:
+def _line_records(
+    claim_id: str, claim: SubmittedClaim, adjudication: Adjudication
+) -> list[ClaimLineRecord]:
     decided = {line.sequence: line for line in adjudication.lines}
     records = []
     for line in claim.lines:
         verdict = decided[line.sequence]
-        records.append(ClaimLineRecord(
-            claim_id=claim_id, sequence=line.sequence, product_system=line.product_system,
-            product_code=line.product_code[:64], category_code=line.category_code,
-            quantity=line.quantity, serviced_date=line.serviced_date,
-            submitted=verdict.submitted, eligible=verdict.eligible, benefit=verdict.benefit,
-            reasons=";".join(r.code for r in verdict.reasons),
-        ))
+        records.append(
+            ClaimLineRecord(
+                claim_id=claim_id,
+                sequence=line.sequence,
+                product_system=line.product_system,
+                product_code=line.product_code[:64],
+                category_code=line.category_code,
+                quantity=line.quantity,
+                serviced_date=line.serviced_date,
+                submitted=verdict.submitted,
+                eligible=verdict.eligible,
+                benefit=verdict.benefit,
+                reasons=";".join(r.code for r in verdict.reasons),
+            )
+        )
     return records
 
 
 def _intake_audit(
-    grant: AccessGrant, claim_id: str, status: ClaimStatus, outcome: ClaimOutcome,
-    adjudication: Adjudication, now: datetime,
+    grant: AccessGrant,
+    claim_id: str,
+    status: ClaimStatus,
+    outcome: ClaimOutcome,
+    adjudication: Adjudication,
+    now: datetime,
 ) -> list[AuditEvent]:
     detail = orjson.dumps({"outcome": outcome.value, "benefit": str(adjudication.benefit)}).decode()
-    events = [AuditEvent(at=now, actor=grant.client_id, hcode=grant.hcode, action="claim.received",
-                         entity_type="Claim", entity_id=claim_id, to_status=ClaimStatus.RECEIVED.value,
-                         detail=detail)]
+    events = [
+        AuditEvent(
+            at=now,
+            actor=grant.client_id,
+            hcode=grant.hcode,
+            action="claim.received",
+            entity_type="Claim",
+            entity_id=claim_id,
+            to_status=ClaimStatus.RECEIVED.value,
+            detail=detail,
+        )
+    ]
     previous = ClaimStatus.RECEIVED
     for step in path_to(status):
-        events.append(AuditEvent(at=now, actor=grant.client_id, hcode=grant.hcode,
-                                 action=f"claim.{step.value}", entity_type="Claim", entity_id=claim_id,
-                                 from_status=previous.value, to_status=step.value, detail=detail))
+        events.append(
+            AuditEvent(
+                at=now,
+                actor=grant.client_id,
+                hcode=grant.hcode,
+                action=f"claim.{step.value}",
+                entity_type="Claim",
+                entity_id=claim_id,
+                from_status=previous.value,
+                to_status=step.value,
+                detail=detail,
+            )
+        )
         previous = step
     return events
 
 
 def _outbox_event(
-    claim_id: str, hcode: str, status: ClaimStatus, outcome: ClaimOutcome,
-    adjudication: Adjudication, now: datetime,
+    claim_id: str,
+    hcode: str,
+    status: ClaimStatus,
+    outcome: ClaimOutcome,
+    adjudication: Adjudication,
+    now: datetime,
 ) -> OutboxMessage:
-    payload = {"claim_id": claim_id, "hcode": hcode, "status": status.value,
-               "outcome": outcome.value, "benefit": str(adjudication.benefit)}
-    return OutboxMessage(topic="claim.adjudicated", payload=orjson.dumps(payload).decode(),
-                         created_at=now)
+    payload = {
+        "claim_id": claim_id,
+        "hcode": hcode,
+        "status": status.value,
+        "outcome": outcome.value,
+        "benefit": str(adjudication.benefit),
+    }
+    return OutboxMessage(
+        topic="claim.adjudicated", payload=orjson.dumps(payload).decode(), created_at=now
+    )
 
 
-def _payment(claim_id: str, hcode: str, adjudication: Adjudication, now: datetime) -> ReimbursementQueueEntry:
-    return ReimbursementQueueEntry(claim_id=claim_id, hcode=hcode, amount=adjudication.benefit,
-                                   enqueued_at=now)
+def _payment(
+    claim_id: str, hcode: str, adjudication: Adjudication, now: datetime
+) -> ReimbursementQueueEntry:
+    return ReimbursementQueueEntry(
+        claim_id=claim_id, hcode=hcode, amount=adjudication.benefit, enqueued_at=now
+    )

@@ -22,8 +22,12 @@ app = typer.Typer(help="Hospitals and their API clients.", no_args_is_help=True)
 def add(
     hcode: Annotated[str, typer.Option(help="MOPH hospital code, 5 or 9 digits")],
     name: Annotated[str, typer.Option(help="Hospital name")],
-    generate_key: Annotated[Path | None, typer.Option(help="Write a new private key (PEM) here")] = None,
-    jwks: Annotated[Path | None, typer.Option(help="Register this public JWKS file instead")] = None,
+    generate_key: Annotated[
+        Path | None, typer.Option(help="Write a new private key (PEM) here")
+    ] = None,
+    jwks: Annotated[
+        Path | None, typer.Option(help="Register this public JWKS file instead")
+    ] = None,
     contract_type: Annotated[str, typer.Option(help="main, network or none")] = "main",
     province: Annotated[str | None, typer.Option()] = None,
     client_id: Annotated[str | None, typer.Option(help="Choose the client id")] = None,
@@ -48,22 +52,34 @@ def add(
             fail(f"cannot read {jwks}: {exc}")
     try:
         with session_scope(make_engine(settings)) as session:
-            registered = register_hospital(session, hcode=hcode, name=name, public_jwks=public,
-                                           contract_type=contract_type, province=province,
-                                           client_id=client_id)
+            registered = register_hospital(
+                session,
+                hcode=hcode,
+                name=name,
+                public_jwks=public,
+                contract_type=contract_type,
+                province=province,
+                client_id=client_id,
+            )
     except (RegistryError, InvalidKeySet) as exc:
         fail(str(exc))
     if generate_key is not None and private_pem is not None:
         generate_key.parent.mkdir(parents=True, exist_ok=True)
         generate_key.write_bytes(private_pem)
         generate_key.chmod(0o600)
-    result = {"client_id": registered.client_id, "hcode": registered.hcode,
-              "kid": registered.kids[0] if len(registered.kids) == 1 else list(registered.kids)}
+    result = {
+        "client_id": registered.client_id,
+        "hcode": registered.hcode,
+        "kid": registered.kids[0] if len(registered.kids) == 1 else list(registered.kids),
+    }
     if as_json:
         print_json(result)
     else:
-        print_table("Hospital registered", ["client_id", "hcode", "kid"],
-                    [[result["client_id"], result["hcode"], result["kid"]]])
+        print_table(
+            "Hospital registered",
+            ["client_id", "hcode", "kid"],
+            [[result["client_id"], result["hcode"], result["kid"]]],
+        )
 
 
 @app.command("list")
@@ -76,17 +92,34 @@ def list_hospitals(
     with session_scope(make_engine(settings)) as session:
         repo = HospitalRepository(session)
         rows = [
-            {"hcode": h.hcode, "name": h.name, "contract_type": h.contract_type,
-             "province": h.province, "active": h.active,
-             "clients": [c.client_id for c in repo.clients_of(h.hcode)]}
+            {
+                "hcode": h.hcode,
+                "name": h.name,
+                "contract_type": h.contract_type,
+                "province": h.province,
+                "active": h.active,
+                "clients": [c.client_id for c in repo.clients_of(h.hcode)],
+            }
             for h in repo.list()
         ]
     if as_json:
         print_json(rows)
     else:
-        print_table("Hospitals", ["hcode", "name", "contract", "province", "active", "clients"],
-                    [[r["hcode"], r["name"], r["contract_type"], r["province"] or "", r["active"],
-                      ", ".join(r["clients"])] for r in rows])
+        print_table(
+            "Hospitals",
+            ["hcode", "name", "contract", "province", "active", "clients"],
+            [
+                [
+                    r["hcode"],
+                    r["name"],
+                    r["contract_type"],
+                    r["province"] or "",
+                    r["active"],
+                    ", ".join(str(c) for c in r["clients"]),  # type: ignore[union-attr]
+                ]
+                for r in rows
+            ],
+        )
 
 
 @app.command("disable")

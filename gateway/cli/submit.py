@@ -29,7 +29,9 @@ def read_bundles(paths: list[Path]) -> Iterator[BundleSource]:
     """Bundles from .json files (one each), .ndjson files (one per line) and folders of both."""
     for path in paths:
         if path.is_dir():
-            yield from read_bundles(sorted(p for p in path.iterdir() if p.suffix in (".json", ".ndjson")))
+            yield from read_bundles(
+                sorted(p for p in path.iterdir() if p.suffix in (".json", ".ndjson"))
+            )
         elif path.suffix == ".ndjson":
             with path.open("rb") as handle:
                 for number, line in enumerate(handle, start=1):
@@ -48,12 +50,18 @@ def _label(answer: SubmitAnswer) -> str:
 
 
 def submit(
-    paths: Annotated[list[Path], typer.Argument(help="Bundle files (.json), NDJSON files or folders")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Bundle files (.json), NDJSON files or folders")
+    ],
     url: Annotated[str, typer.Option(help="Gateway base URL")] = "http://127.0.0.1:8000",
     client_id: Annotated[str, typer.Option(help="Your API client id")] = "demo-10661",
-    key: Annotated[Path, typer.Option(help="Your private key (PEM)")] = Path("var/demo-keys/10661.pem"),
+    key: Annotated[Path, typer.Option(help="Your private key (PEM)")] = Path(
+        "var/demo-keys/10661.pem"
+    ),
     concurrency: Annotated[int, typer.Option(min=1, max=32)] = 4,
-    validate_only: Annotated[bool, typer.Option("--validate", help="Use $validate; store nothing")] = False,
+    validate_only: Annotated[
+        bool, typer.Option("--validate", help="Use $validate; store nothing")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
     """Submit claim bundles and summarise what the gateway answered."""
@@ -68,26 +76,45 @@ def submit(
         client.token()
     except (httpx.HTTPError, RuntimeError) as exc:
         fail(f"cannot get a token from {url}: {exc}")
-    results = _send_all(client, sources, concurrency, "$validate" if validate_only else "$submit", as_json)
+    results = _send_all(
+        client, sources, concurrency, "$validate" if validate_only else "$submit", as_json
+    )
     client.close()
     _report(results, as_json)
-    if any(r["status"] >= 500 or r["status"] == 0 for r in results):
+    if any(int(str(r["status"])) >= 500 or r["status"] == 0 for r in results):
         raise typer.Exit(2)
 
 
-def _send_all(client: GatewayClient, sources: list[BundleSource], concurrency: int,
-              operation: str, quiet: bool) -> list[dict[str, object]]:
+def _send_all(
+    client: GatewayClient,
+    sources: list[BundleSource],
+    concurrency: int,
+    operation: str,
+    quiet: bool,
+) -> list[dict[str, object]]:
     def send(source: BundleSource) -> dict[str, object]:
         try:
             answer = client.submit(source.body, operation=operation)
         except httpx.HTTPError as exc:
-            return {"source": source.origin, "status": 0, "result": "network-error", "detail": str(exc)}
-        return {"source": source.origin, "status": answer.status, "result": _label(answer),
-                "claim_response": answer.response_id, "detail": answer.first_problem}
+            return {
+                "source": source.origin,
+                "status": 0,
+                "result": "network-error",
+                "detail": str(exc),
+            }
+        return {
+            "source": source.origin,
+            "status": answer.status,
+            "result": _label(answer),
+            "claim_response": answer.response_id,
+            "detail": answer.first_problem,
+        }
 
     columns = (TextColumn("submitting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=errors, disable=quiet) as progress, \
-            ThreadPoolExecutor(max_workers=concurrency) as pool:
+    with (
+        Progress(*columns, console=errors, disable=quiet) as progress,
+        ThreadPoolExecutor(max_workers=concurrency) as pool,
+    ):
         task = progress.add_task("submit", total=len(sources))
         results = []
         for result in pool.map(send, sources):
@@ -104,5 +131,8 @@ def _report(results: list[dict[str, object]], as_json: bool) -> None:
     print_table("Submission summary", ["result", "bundles"], sorted(counts.items()))
     refused = [r for r in results if int(str(r["status"])) >= 400 or r["status"] == 0][:10]
     if refused:
-        print_table("First refusals", ["source", "status", "problem"],
-                    [[r["source"], r["status"], r["detail"]] for r in refused])
+        print_table(
+            "First refusals",
+            ["source", "status", "problem"],
+            [[r["source"], r["status"], r["detail"]] for r in refused],
+        )

@@ -22,6 +22,7 @@ from fraud.synth import (
 )
 from gateway.cli.output import console, errors, fail, print_json
 from provider_registry.demo import DEMO_HOSPITALS
+from provider_registry.roster import ROSTER_COLUMNS
 
 
 def synth(
@@ -139,15 +140,6 @@ def _write_roster(
     world = build_world(seed=seed, hospitals=hospitals, claims=claims, rates=rates)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
-        columns = [
-            "cid",
-            "section",
-            "main_hcode",
-            "coverage_start",
-            "coverage_end",
-            "contribution_months",
-            "death_date",
-        ]
-        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer = csv.DictWriter(handle, fieldnames=ROSTER_COLUMNS)
         writer.writeheader()
         writer.writerows(roster_rows(world))

@@ -30,33 +30,49 @@ def _capabilities(base_url: str, token_url: str) -> dict[str, Any]:
         "implementation": {"description": "SSO e-Claim gateway", "url": f"{base_url}/fhir"},
         "fhirVersion": "4.3.0",
         "format": ["application/fhir+json"],
-        "rest": [{
-            "mode": "server",
-            "security": {
-                "service": [{"coding": [{
-                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
-                    "code": "SMART-on-FHIR",
-                }]}],
-                "description": "SMART Backend Services: client_credentials with a private_key_jwt "
-                               "assertion signed RS384 or ES384.",
-                "extension": [{"url": OAUTH_URIS,
-                               "extension": [{"url": "token", "valueUri": token_url}]}],
-            },
-            "resource": [
-                {
-                    "type": "Claim",
-                    "interaction": [{"code": "read"}, {"code": "search-type"}],
-                    "searchParam": [{"name": "identifier", "type": "token"}],
-                    "operation": [
-                        {"name": "submit", "definition": "http://hl7.org/fhir/OperationDefinition/Claim-submit"},
-                        {"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"},
+        "rest": [
+            {
+                "mode": "server",
+                "security": {
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                    "code": "SMART-on-FHIR",
+                                }
+                            ]
+                        }
+                    ],
+                    "description": "SMART Backend Services: client_credentials with a "
+                    "private_key_jwt "
+                    "assertion signed RS384 or ES384.",
+                    "extension": [
+                        {"url": OAUTH_URIS, "extension": [{"url": "token", "valueUri": token_url}]}
                     ],
                 },
-                {
-                    "type": "ClaimResponse",
-                    "interaction": [{"code": "read"}, {"code": "search-type"}],
-                    "searchParam": [{"name": "request", "type": "reference"}],
-                },
-            ],
-        }],
+                "resource": [
+                    {
+                        "type": "Claim",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "searchParam": [{"name": "identifier", "type": "token"}],
+                        "operation": [
+                            {
+                                "name": "submit",
+                                "definition": "http://hl7.org/fhir/OperationDefinition/Claim-submit",
+                            },
+                            {
+                                "name": "validate",
+                                "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+                            },
+                        ],
+                    },
+                    {
+                        "type": "ClaimResponse",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "searchParam": [{"name": "request", "type": "reference"}],
+                    },
+                ],
+            }
+        ],
     }

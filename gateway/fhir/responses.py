@@ -26,7 +26,10 @@ class ProblemError(Exception):
     """Problems that end a request; rendered as one OperationOutcome."""
 
     def __init__(
-        self, problems: list[Problem], status: int | None = None, headers: dict[str, str] | None = None
+        self,
+        problems: list[Problem],
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(problems[0].message_en if problems else "error")
         self.problems = problems
@@ -44,9 +47,14 @@ def outcome_response(
 
 
 def http_problem(
-    status: int, code: str, en: str, th: str, expression: str = "", headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    en: str,
+    th: str,
+    expression: str = "",
+    headers: dict[str, str] | None = None,
 ) -> ProblemError:
-    """A ProblemError for protocol-level failures (auth, media type, limits) outside the catalogue."""
+    """A ProblemError for protocol failures (auth, media type, limits) outside the catalogue."""
     found = Problem(
         rule=f"http-{status}", code=code, expression=expression, message_en=en, message_th=th
     )

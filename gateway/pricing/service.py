@@ -82,11 +82,12 @@ def _price(session: Session, claim: SubmittedClaim, parameters: BenefitParameter
             parameters=parameters,
         )
         return price_claim(empty).adjudication
+    mappings = _mappings_for(session, claim)
     given = PricingInput(
         claim=claim,
         eligibility=eligibility,
-        schedule=_schedule_for(session, claim),
-        mappings=_mappings_for(session, claim),
+        schedule=_schedule_for(session, claim, mappings),
+        mappings=mappings,
         history=_history_of(session, claim),
         parameters=parameters,
     )
@@ -125,8 +126,9 @@ def _mappings_for(session: Session, claim: SubmittedClaim) -> list[TariffMapping
     return [mapping_from_record(r) for r in records]
 
 
-def _schedule_for(session: Session, claim: SubmittedClaim) -> TariffSchedule:
-    mappings = _mappings_for(session, claim)
+def _schedule_for(
+    session: Session, claim: SubmittedClaim, mappings: list[TariffMapping]
+) -> TariffSchedule:
     codes = {line.product_code for line in claim.lines} | {m.tariff_code for m in mappings}
     records = TariffRepository(session).items([*codes, *CLAIM_LEVEL_CODES])
     return TariffSchedule(item_from_record(r) for r in records)

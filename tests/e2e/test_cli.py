@@ -1,0 +1,233 @@
+"""The claimgw command line as a user runs it: onboarding, synth, submit, demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fhir_mappings.bundle import ParsedBundle, parse_claim_bundle
+from fhir_mappings.profile import map_claim
+from tests.e2e.conftest import LiveServer, key_file
+from tests.support import Hospital, free_port
+
+pytestmark = [pytest.mark.e2e]
+
+
+def claimgw(
+    *args: str, cwd: Path, database_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMGW_")}
+    if database_url:
+        env["CLAIMGW_DATABASE_URL"] = database_url
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli.main", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_hospital_add_generates_a_key_and_lists(database_url: str, tmp_path: Path) -> None:
+    added = claimgw(
+        "hospital",
+        "add",
+        "--hcode",
+        "10661",
+        "--name",
+        "Nakhon Pathom Hospital",
+        "--generate-key",
+        "keys/10661.pem",
+        "--json",
+        cwd=tmp_path,
+        database_url=database_url,
+    )
+    assert added.returncode == 0, added.stderr
+    result = json.loads(added.stdout)
+    assert result["hcode"] == "10661"
+    assert result["client_id"].startswith("10661-")
+    assert result["kid"]
+    key = tmp_path / "keys" / "10661.pem"
+    assert key.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert oct(key.stat().st_mode)[-3:] == "600"
+    listed = json.loads(
+        claimgw("hospital", "list", "--json", cwd=tmp_path, database_url=database_url).stdout
+    )
+    assert [(h["hcode"], h["clients"]) for h in listed] == [("10661", [result["client_id"]])]
+    again = claimgw(
+        "hospital",
+        "add",
+        "--hcode",
+        "10661",
+        "--name",
+        "x",
+        "--generate-key",
+        "keys/10661.pem",
+        cwd=tmp_path,
+        database_url=database_url,
+    )
+    assert again.returncode == 1
+    assert "refusing to overwrite" in again.stderr
+
+
+def test_hospital_add_with_jwks_refuses_private_keys(database_url: str, tmp_path: Path) -> None:
+    from provider_registry.keys import generate_client_key
+
+    key = generate_client_key()
+    (tmp_path / "public.json").write_text(json.dumps(key.public_jwks))
+    ok = claimgw(
+        "hospital",
+        "add",
+        "--hcode",
+        "11512",
+        "--name",
+        "Private",
+        "--jwks",
+        "public.json",
+        "--json",
+        cwd=tmp_path,
+        database_url=database_url,
+    )
+    assert ok.returncode == 0
+    assert json.loads(ok.stdout)["kid"] == key.kid
+    leaked = {"keys": [dict(key.public_jwks["keys"][0], d="secret")]}
+    (tmp_path / "leaked.json").write_text(json.dumps(leaked))
+    refused = claimgw(
+        "hospital",
+        "add",
+        "--hcode",
+        "11513",
+        "--name",
+        "X",
+        "--jwks",
+        "leaked.json",
+        cwd=tmp_path,
+        database_url=database_url,
+    )
+    assert refused.returncode == 1
+    assert "private key" in refused.stderr
+
+
+def test_synth_is_deterministic_and_structurally_valid(tmp_path: Path) -> None:
+    for name in ("a.ndjson", "b.ndjson"):
+        done = claimgw(
+            "synth",
+            "--claims",
+            "40",
+            "--seed",
+            "5",
+            "--out",
+            name,
+            "--hcode",
+            "10661",
+            "--end",
+            "2026-11-01",
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr
+    lines = (tmp_path / "a.ndjson").read_bytes().splitlines()
+    assert (tmp_path / "a.ndjson").read_bytes() == (tmp_path / "b.ndjson").read_bytes()
+    assert len(lines) == 40
+    for line in lines:
+        parsed = parse_claim_bundle(line, max_entries=100)
+        assert isinstance(parsed, ParsedBundle)
+        assert not isinstance(map_claim(parsed, acting_hcode="10661"), list)
+
+
+def test_submit_sends_a_folder_and_reports(
+    live_server: LiveServer, live_hospital: Hospital, tmp_path: Path
+) -> None:
+    claimgw(
+        "synth",
+        "--claims",
+        "6",
+        "--seed",
+        "3",
+        "--out",
+        "in/claims.ndjson",
+        "--hcode",
+        "10661",
+        "--end",
+        "2026-11-01",
+        cwd=tmp_path,
+    )
+    fixtures = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "synthea"
+    (tmp_path / "in" / "bad.json").write_bytes((fixtures / "liz-claim-00.json").read_bytes())
+    roster = claimgw(
+        "member", "roster-from-claims", "in/claims.ndjson", "--out", "roster.csv", cwd=tmp_path
+    )
+    assert roster.returncode == 0, roster.stderr
+    imported = claimgw(
+        "member",
+        "import",
+        "roster.csv",
+        "--json",
+        cwd=tmp_path,
+        database_url=live_server.database_url,
+    )
+    assert imported.returncode == 0, imported.stderr
+    key = key_file(live_hospital, tmp_path)
+    args = (
+        "submit",
+        "in",
+        "--url",
+        live_server.url,
+        "--client-id",
+        live_hospital.client_id,
+        "--key",
+        str(key),
+        "--json",
+    )
+    first = claimgw(*args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout)
+    assert summary["total"] == 7
+    accepted = {k: v for k, v in summary["counts"].items() if k.startswith("accepted:")}
+    assert sum(accepted.values()) == 6
+    assert "accepted:error" not in accepted, "insured patients at their main hospital are payable"
+    assert summary["counts"]["refused:422"] == 1
+    again = json.loads(claimgw(*args, cwd=tmp_path).stdout)
+    replayed = {k.replace("accepted:", "replayed:"): v for k, v in accepted.items()}
+    assert again["counts"] == {**replayed, "refused:422": 1}
+
+
+def test_demo_seeds_and_serves_on_sqlite(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMGW_")}
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli.main", "demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert (tmp_path / "var" / "claimgw.db").exists()
+        submitted = claimgw(
+            "submit", "var/demo-claims.ndjson", "--url", url, "--json", cwd=tmp_path
+        )
+        assert submitted.returncode == 0, submitted.stderr
+        counts = json.loads(submitted.stdout)["counts"]
+        assert sum(v for k, v in counts.items() if k.startswith("accepted")) == 20
+    finally:
+        os.killpg(demo.pid, 15)
+        output = demo.communicate(timeout=30)[0].decode()
+    assert "demo-10661" in output
+    assert f"{url}/fhir/Claim/" in output
