@@ -13,7 +13,7 @@ from gateway.pricing.models import TariffItemRecord, TariffMappingRecord
 from gateway.pricing.repository import TariffRepository
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ImportReport:
     """How many rows an import added, changed or found unchanged."""
 
@@ -24,27 +24,16 @@ class ImportReport:
 
 def import_tariff_items(session: Session, items: Iterable[TariffItem]) -> ImportReport:
     """Upsert tariff item versions by (code, valid_from)."""
-    repo, added, updated, unchanged = TariffRepository(session), 0, 0, 0
+    repo, report = TariffRepository(session), ImportReport()
     for item in items:
-        values = record_values(item)
-        record = repo.item_version(item.code, item.valid_from)
-        if record is None:
-            repo.add(TariffItemRecord(**values))  # type: ignore[arg-type]
-            added += 1
-        elif _changed(record, values):
-            for name, value in values.items():
-                setattr(record, name, value)
-            repo.add(record)
-            updated += 1
-        else:
-            unchanged += 1
-        session.flush()
-    return ImportReport(added=added, updated=updated, unchanged=unchanged)
+        found = repo.item_version(item.code, item.valid_from)
+        _upsert(repo, report, found, TariffItemRecord, record_values(item))
+    return report
 
 
 def import_tariff_mappings(session: Session, mappings: Iterable[TariffMapping]) -> ImportReport:
     """Upsert code mappings by (hcode, local_system, local_code, valid_from)."""
-    repo, added, updated, unchanged = TariffRepository(session), 0, 0, 0
+    repo, report = TariffRepository(session), ImportReport()
     for mapping in mappings:
         values = {
             "hcode": mapping.hcode,
@@ -55,21 +44,35 @@ def import_tariff_mappings(session: Session, mappings: Iterable[TariffMapping]) 
             "valid_to": mapping.valid_to,
             "source": mapping.source,
         }
-        record = repo.mapping_version(
+        found = repo.mapping_version(
             mapping.hcode, mapping.local_system, mapping.local_code, mapping.valid_from
         )
-        if record is None:
-            repo.add(TariffMappingRecord(**values))  # type: ignore[arg-type]
-            added += 1
-        elif _changed(record, values):
-            for name, value in values.items():
-                setattr(record, name, value)
-            repo.add(record)
-            updated += 1
-        else:
-            unchanged += 1
-        session.flush()
-    return ImportReport(added=added, updated=updated, unchanged=unchanged)
+        _upsert(repo, report, found, TariffMappingRecord, values)
+    return report
+
+
+Version = TariffItemRecord | TariffMappingRecord
+
+
+def _upsert(
+    repo: TariffRepository,
+    report: ImportReport,
+    found: Version | None,
+    model: type[Version],
+    values: dict[str, object],
+) -> None:
+    """Add a new version, update a changed one, or leave an identical one; count which."""
+    if found is None:
+        repo.add(model(**values))  # type: ignore[arg-type]
+        report.added += 1
+    elif _changed(found, values):
+        for name, value in values.items():
+            setattr(found, name, value)
+        repo.add(found)
+        report.updated += 1
+    else:
+        report.unchanged += 1
+    repo.session.flush()
 
 
 def _changed(record: object, values: dict[str, object]) -> bool:
