@@ -52,6 +52,10 @@ class InsuredPersonRepository:
         """A roster entry by citizen ID."""
         return self.session.get(InsuredPerson, cid)
 
+    def has_members(self) -> bool:
+        """Whether any roster entry is stored at all."""
+        return self.session.exec(select(InsuredPerson.cid).limit(1)).first() is not None
+
     def get_for_update(self, cid: str) -> InsuredPerson | None:
         """A roster entry, row-locked until the transaction ends (serializes benefit spending)."""
         query = select(InsuredPerson).where(InsuredPerson.cid == cid).with_for_update()

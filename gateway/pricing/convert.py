@@ -65,6 +65,19 @@ def record_values(item: TariffItem) -> dict[str, object]:
     }
 
 
+def mapping_values(mapping: TariffMapping) -> dict[str, object]:
+    """The column values of a stored mapping."""
+    return {
+        "hcode": mapping.hcode,
+        "local_system": mapping.local_system,
+        "local_code": mapping.local_code,
+        "tariff_code": mapping.tariff_code,
+        "valid_from": mapping.valid_from,
+        "valid_to": mapping.valid_to,
+        "source": mapping.source,
+    }
+
+
 def mapping_from_record(record: TariffMappingRecord) -> TariffMapping:
     """The pure mapping of a stored row."""
     return TariffMapping(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from fhir_mappings.tariff import TariffItem, TariffMapping
-from gateway.pricing.convert import record_values
+from gateway.pricing.convert import mapping_values, record_values
 from gateway.pricing.models import TariffItemRecord, TariffMappingRecord
 from gateway.pricing.repository import TariffRepository
 
@@ -35,19 +35,10 @@ def import_tariff_mappings(session: Session, mappings: Iterable[TariffMapping]) 
     """Upsert code mappings by (hcode, local_system, local_code, valid_from)."""
     repo, report = TariffRepository(session), ImportReport()
     for mapping in mappings:
-        values = {
-            "hcode": mapping.hcode,
-            "local_system": mapping.local_system,
-            "local_code": mapping.local_code,
-            "tariff_code": mapping.tariff_code,
-            "valid_from": mapping.valid_from,
-            "valid_to": mapping.valid_to,
-            "source": mapping.source,
-        }
         found = repo.mapping_version(
             mapping.hcode, mapping.local_system, mapping.local_code, mapping.valid_from
         )
-        _upsert(repo, report, found, TariffMappingRecord, values)
+        _upsert(repo, report, found, TariffMappingRecord, mapping_values(mapping))
     return report
 
 

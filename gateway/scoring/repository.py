@@ -19,7 +19,7 @@ from fraud.history import Order, PriorClaim
 from fraud.rules import Enrollment
 from gateway.claims.models import ClaimLineRecord, ClaimRecord
 from gateway.scoring.models import FraudModelVersion
-from provider_registry.models import InsuredPerson
+from provider_registry.repository import InsuredPersonRepository
 
 EXCLUDED_STATUSES = ("rejected",)
 
@@ -152,16 +152,16 @@ class ClaimHistoryRepository:
 
 
 class RosterRepository:
-    """The insured roster, as `fraud.rules.InsuredRoster`."""
+    """The insured roster (owned by provider_registry), as `fraud.rules.InsuredRoster`."""
 
     def __init__(self, session: Session) -> None:
-        self.session = session
+        self.members = InsuredPersonRepository(session)
 
     def has_members(self) -> bool:
-        return self.session.exec(select(InsuredPerson.cid).limit(1)).first() is not None
+        return self.members.has_members()
 
     def enrollment(self, cid: str) -> Enrollment | None:
-        person = self.session.get(InsuredPerson, cid)
+        person = self.members.get(cid)
         if person is None:
             return None
         return Enrollment(
