@@ -1,0 +1,1 @@
+"""Server-rendered staff pages: templates, static assets, security headers."""
