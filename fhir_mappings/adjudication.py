@@ -63,8 +63,11 @@ class Adjudication:
         return sum((line.benefit for line in self.lines), Decimal(0))
 
     def outcome(self, *, pended: bool) -> ClaimOutcome:
-        """complete when all is payable, partial, error when nothing is; queued when pended."""
-        if pended or self.pend_reasons:
+        """complete when all is payable, partial, error when nothing is; queued when pended.
+
+        A claim with nothing payable is never pended: there is nothing for a reviewer to decide.
+        """
+        if (pended or self.pend_reasons) and self.benefit > 0:
             return ClaimOutcome.QUEUED
         if self.benefit <= 0 and self.submitted > 0:
             return ClaimOutcome.ERROR

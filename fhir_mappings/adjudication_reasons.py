@@ -126,6 +126,26 @@ _CATALOGUE: Final[tuple[tuple[str, str, str], ...]] = (
         "The length of stay does not fit the adjRW (or the dates); pended for review.",
         "จำนวนวันนอนไม่สอดคล้องกับค่า adjRW หรือวันที่รับ/จำหน่าย ส่งให้เจ้าหน้าที่ตรวจสอบ",
     ),
+    (
+        "review-approved",
+        "An SSO officer reviewed the claim and approved it as priced.",
+        "เจ้าหน้าที่สำนักงานประกันสังคมตรวจสอบแล้ว อนุมัติตามราคาที่คำนวณ",
+    ),
+    (
+        "review-adjusted",
+        "An SSO officer reviewed the claim and reduced the payable amount of this line.",
+        "เจ้าหน้าที่สำนักงานประกันสังคมตรวจสอบแล้ว ปรับลดยอดที่จ่ายได้ของรายการนี้",
+    ),
+    (
+        "review-denied",
+        "An SSO officer reviewed the claim and denied it; nothing is paid.",
+        "เจ้าหน้าที่สำนักงานประกันสังคมตรวจสอบแล้ว ปฏิเสธการจ่าย",
+    ),
+    (
+        "review-info-requested",
+        "An SSO officer needs more information; send a correction naming this claim in related.",
+        "เจ้าหน้าที่สำนักงานประกันสังคมขอข้อมูลเพิ่มเติม กรุณาส่งเคลมแก้ไขโดยอ้างอิงเคลมนี้ใน related",
+    ),
 )
 
 REASONS: Final[dict[str, AdjudicationReason]] = {

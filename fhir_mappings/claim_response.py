@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -63,7 +64,7 @@ def claim_response(
                     }
                 ]
             },
-            "amount": _money(adjudication.benefit),
+            "amount": fhir_money(adjudication.benefit),
         }
     if adjudication.pend_reasons:
         resource["processNote"] = [
@@ -86,7 +87,7 @@ def _disposition(outcome: ClaimOutcome, adjudication: Adjudication) -> str:
 def response_bundle(claim_response_resource: dict[str, Any], base_url: str) -> dict[str, Any]:
     """The Bundle returned by $submit and $validate: the ClaimResponse first."""
     rid = claim_response_resource.get("id")
-    url = f"{base_url}/fhir/ClaimResponse/{rid}" if rid else "urn:uuid:preview"
+    url = f"{base_url}/fhir/ClaimResponse/{rid}" if rid else f"urn:uuid:{uuid.uuid4()}"
     return {
         "resourceType": "Bundle",
         "type": "collection",
@@ -107,13 +108,13 @@ def _item(line: Any) -> dict[str, Any]:
         item["adjudication"].append(
             {
                 "category": {"coding": [{"system": ADJUDICATION_SYSTEM, "code": "benefit"}]},
-                "reason": _reason(reason),
+                "reason": reason_concept(reason),
             }
         )
     return item
 
 
-def _reason(reason: AdjudicationReason) -> dict[str, Any]:
+def reason_concept(reason: AdjudicationReason) -> dict[str, Any]:
     return {
         "coding": [
             {
@@ -137,9 +138,9 @@ def _totals(adjudication: Adjudication) -> list[dict[str, Any]]:
 def _amount(category: str, value: Decimal) -> dict[str, Any]:
     return {
         "category": {"coding": [{"system": ADJUDICATION_SYSTEM, "code": category}]},
-        "amount": _money(value),
+        "amount": fhir_money(value),
     }
 
 
-def _money(value: Decimal) -> dict[str, Any]:
+def fhir_money(value: Decimal) -> dict[str, Any]:
     return {"value": float(value.quantize(Decimal("0.01"))), "currency": systems.CURRENCY}

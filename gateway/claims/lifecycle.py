@@ -16,6 +16,7 @@ class ClaimStatus(StrEnum):
     DENIED = "denied"
     ADJUSTED = "adjusted"
     INFO_REQUESTED = "info_requested"
+    PENDING_SECOND_APPROVAL = "pending_second_approval"
     QUEUED_FOR_PAYMENT = "queued_for_payment"
     BATCHED = "batched"
     PAID = "paid"
@@ -26,7 +27,11 @@ S = ClaimStatus
 TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
     S.RECEIVED: frozenset({S.REJECTED, S.ADJUDICATED}),
     S.ADJUDICATED: frozenset({S.APPROVED, S.PENDED_REVIEW, S.REJECTED, S.CANCELLED}),
-    S.PENDED_REVIEW: frozenset({S.APPROVED, S.DENIED, S.ADJUSTED, S.INFO_REQUESTED, S.CANCELLED}),
+    S.PENDED_REVIEW: frozenset(
+        {S.APPROVED, S.DENIED, S.ADJUSTED, S.INFO_REQUESTED, S.PENDING_SECOND_APPROVAL, S.CANCELLED}
+    ),
+    # A second supervisor confirms the first decision (denied or adjusted) or sends it back.
+    S.PENDING_SECOND_APPROVAL: frozenset({S.DENIED, S.ADJUSTED, S.PENDED_REVIEW, S.CANCELLED}),
     S.INFO_REQUESTED: frozenset({S.PENDED_REVIEW, S.CANCELLED}),
     S.ADJUSTED: frozenset({S.QUEUED_FOR_PAYMENT, S.CANCELLED}),
     S.APPROVED: frozenset({S.QUEUED_FOR_PAYMENT, S.CANCELLED}),

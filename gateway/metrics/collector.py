@@ -22,7 +22,9 @@ from gateway.metrics import drift
 from gateway.metrics.repository import (
     Backlog,
     outbox_backlog,
+    outbox_dead,
     reimbursement_backlog,
+    review_backlog,
     score_bins_since,
 )
 
@@ -63,6 +65,9 @@ class DatabaseGauges(Collector):
         try:
             with Session(self.engine) as session:
                 payments, outbox = reimbursement_backlog(session), outbox_backlog(session)
+                dead = outbox_dead(session)
+                review = review_backlog(session)
+                second = review_backlog(session, awaiting_second=True)
                 reference = drift.current_reference()
                 since = start_of_day(now)
                 bins = score_bins_since(session, reference, since) if reference else None
@@ -72,8 +77,30 @@ class DatabaseGauges(Collector):
             return
         yield _gauge("claimgw_database_up", DATABASE_UP_HELP, 1)
         yield from _queue_gauges(payments, outbox, now)
+        yield _gauge(
+            "claimgw_outbox_dead_messages",
+            "Outbox events dead-lettered after every delivery attempt failed.",
+            dead,
+        )
+        yield from _review_gauges(review, second, now)
         if reference is not None and bins is not None:
             yield from _drift_gauges(reference, bins)
+
+
+def _review_gauges(review: Backlog, second: Backlog, now: datetime) -> Iterator[Metric]:
+    yield _gauge(
+        "claimgw_review_queue_claims", "Pended claims waiting for a fraud reviewer.", review.depth
+    )
+    yield _gauge(
+        "claimgw_review_oldest_age_seconds",
+        "Age of the oldest claim waiting for a reviewer, since it was received (0 when none).",
+        age_seconds(review.oldest, now),
+    )
+    yield _gauge(
+        "claimgw_review_awaiting_second_approval_claims",
+        "Denials and large cuts waiting for a second supervisor.",
+        second.depth,
+    )
 
 
 def _queue_gauges(payments: Backlog, outbox: Backlog, now: datetime) -> Iterator[Metric]:

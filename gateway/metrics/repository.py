@@ -35,13 +35,30 @@ def reimbursement_backlog(session: Session) -> Backlog:
 
 
 def outbox_backlog(session: Session) -> Backlog:
-    """Outbox events not yet delivered."""
+    """Outbox events still to deliver (neither delivered nor dead-lettered)."""
     row = session.exec(
         select(func.count(), func.min(OutboxMessage.created_at)).where(
-            col(OutboxMessage.delivered_at).is_(None)
+            col(OutboxMessage.delivered_at).is_(None), col(OutboxMessage.dead_at).is_(None)
         )
     ).one()
     return Backlog(depth=int(row[0]), oldest=row[1])
+
+
+def review_backlog(session: Session, *, awaiting_second: bool = False) -> Backlog:
+    """Claims waiting for a reviewer (or, with awaiting_second, for a second supervisor)."""
+    status = "pending_second_approval" if awaiting_second else "pended_review"
+    row = session.exec(
+        select(func.count(), func.min(ClaimRecord.created_at)).where(
+            col(ClaimRecord.status) == status
+        )
+    ).one()
+    return Backlog(depth=int(row[0]), oldest=row[1])
+
+
+def outbox_dead(session: Session) -> int:
+    """Outbox events given up on after every delivery attempt (`claimgw outbox list --dead`)."""
+    query = select(func.count()).where(col(OutboxMessage.dead_at).is_not(None))
+    return int(session.exec(query).one())
 
 
 def score_bins_since(session: Session, reference: ScoreReference, since: datetime) -> list[int]:

@@ -1,0 +1,1 @@
+"""The fraud reviewers' workbench: queue, claim detail, locks, decisions and second approvals."""
