@@ -30,7 +30,12 @@ SUBMIT_SELECTOR = 'route="/fhir/Claim/$submit"'
 
 @pytest.fixture
 def gateway(database_url: str, tmp_path: Path) -> Iterator[GatewayProcess]:
-    server = GatewayProcess(database_url=database_url, workdir=tmp_path)
+    # With the delivery worker on (what `serve --worker` sets), as in `make demo`.
+    server = GatewayProcess(
+        database_url=database_url,
+        workdir=tmp_path,
+        extra_env={"CLAIMGW_DELIVERY_WORKER": "true"},
+    )
     server.start()
     yield server
     server.stop()
@@ -125,6 +130,8 @@ def test_prometheus_sees_the_counts_money_and_latency_the_gateway_served(
     assert p90 == pytest.approx(histogram_quantile(0.9, buckets))
     assert 0 < p90 < 10
     _recording_rules_evaluate(gateway, prometheus)
+    drained = "max(claimgw_outbox_pending_messages) == 0 and max(claimgw_outbox_lag_seconds) == 0"
+    wait_for(lambda: prometheus.scalar(drained), timeout=60, what="the outbox to drain")
 
 
 def _recording_rules_evaluate(gateway: GatewayProcess, prometheus: PrometheusProcess) -> None:

@@ -1,0 +1,1 @@
+"""Notifications to hospitals: FHIR rest-hook Subscriptions fed from the outbox."""

@@ -1,0 +1,1 @@
+"""Payment runs: approved claims closed into one batch per hospital, statements, confirmation."""
