@@ -1,29 +1,39 @@
 # The two commands of the README: `make demo` (install and run) and `make test` (install and test).
+# `make demo` installs only what the gateway needs; test and lint tools (pytest, playwright,
+# schemathesis, mypy, ruff, …) are the `dev` dependency group, installed by `make test`.
 UV_VERSION := 0.13.8
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
+PORT ?= 8000
 
-.PHONY: install demo serve test lint typecheck bench clean
+.PHONY: uv install install-dev demo serve test lint typecheck bench clean
 
-install:
+uv:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
-	$(UV) sync --frozen --python 3.11
+
+# --inexact: a runtime install never removes the test tools a developer already has.
+install: uv
+	$(UV) sync --frozen --no-dev --inexact --python 3.11
+
+install-dev: uv
+	$(UV) sync --frozen --group dev --python 3.11
 
 demo: install
-	$(UV) run --frozen claimgw demo
+	$(UV) run --frozen --no-sync claimgw demo --port $(PORT)
 
 serve: install
-	$(UV) run --frozen claimgw serve
+	$(UV) run --frozen --no-sync claimgw serve --port $(PORT)
 
-test: install
-	$(UV) run --frozen pytest -n 2 --dist loadgroup
+test: install-dev
+	$(UV) run --frozen --no-sync pytest -n 2 --dist loadgroup
 
-lint: install
-	$(UV) run --frozen ruff check .
-	$(UV) run --frozen mypy gateway fhir_mappings fraud provider_registry
+lint: install-dev
+	$(UV) run --frozen --no-sync ruff check .
+	$(UV) run --frozen --no-sync mypy gateway fhir_mappings fraud provider_registry
 
-bench: install
-	$(UV) run --frozen python benchmarks/intake.py
+bench: install-dev
+	$(UV) run --frozen --no-sync python benchmarks/cli_startup.py
+	$(UV) run --frozen --no-sync python benchmarks/intake.py
 
 clean:
 	rm -rf var .pytest_cache

@@ -75,6 +75,8 @@ class SubmittedClaim:
     drg: DrgGrouping | None = None
     admitted: datetime | None = None
     discharged: datetime | None = None
+    encounter_key: str | None = None
+    """The care episode (Encounter identifier, else its start); childbirth is paid once per one."""
     extras: dict[str, str] = field(default_factory=dict)
 
     @property

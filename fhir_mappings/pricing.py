@@ -11,9 +11,10 @@ envelopes (emergency rates at a non-contracted hospital, Thai DRG adjRW x base r
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from fhir_mappings import systems
@@ -36,6 +37,10 @@ ZERO = Decimal(0)
 DRG_BASE_RATE = "DRG-BASE-RATE"
 EMERGENCY_OPD_ENVELOPE = "EMER-NC-OPD"
 EMERGENCY_IPD_ENVELOPE = "EMER-NC-IPD-DAY"
+PUBLIC_EMERGENCY_ROOM = "EMER-PUB-ROOM-DAY"
+ROOM_AND_BOARD_CATEGORY = "01"
+"""Thai fee category 1, room and board: what the public-hospital room ceiling applies to."""
+PUBLIC, PRIVATE = "public", "private"
 LIMIT_REASONS = {
     LimitPeriod.VISIT: "limit-visit",
     LimitPeriod.DAY: "limit-day",
@@ -44,6 +49,7 @@ LIMIT_REASONS = {
     LimitPeriod.YEAR: "limit-year",
     LimitPeriod.YEARS: "limit-period",
     LimitPeriod.DAYS: "limit-period",
+    LimitPeriod.ENCOUNTER: "limit-period",
 }
 
 
@@ -56,6 +62,8 @@ class BenefitUse:
     service_date: date
     amount: Decimal
     count: int
+    encounter: str = ""
+    """The care episode the use belongs to (LimitPeriod.ENCOUNTER counts per episode)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +76,8 @@ class PricingInput:
     mappings: Sequence[TariffMapping]
     history: Sequence[BenefitUse]
     parameters: BenefitParameters
+    ownership: str = PRIVATE
+    """The billing hospital's ownership (public or private): decides emergency rates."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +132,7 @@ def price_claim(given: PricingInput) -> PricedClaim:
     for line, source in zip(lines, sorted(claim.lines, key=lambda x: x.sequence), strict=True):
         _price_line(line, source, given, this_claim)
     pend = _apply_envelopes(lines, given)
-    return _finish(lines, pend)
+    return _finish(lines, pend, encounter_of(claim))
 
 
 def deny_every_line(claim: SubmittedClaim, code: str) -> Adjudication:
@@ -166,8 +176,9 @@ def _price_line(
     if line.eligible < line.submitted:
         line.reasons.append(reason("above-tariff"))
     if item.limit is not None:
-        _apply_limit(line, item.limit, given.history, this_claim)
-        this_claim.append(_use(line, item.limit, item.code))
+        episode = encounter_of(given.claim)
+        _apply_limit(line, item.limit, given.history, this_claim, episode)
+        this_claim.append(_use(line, item.limit, item.code, episode))
 
 
 def tariff_code_for(line: ClaimLine, mappings: Sequence[TariffMapping], day: date) -> str | None:
@@ -201,16 +212,30 @@ def _eligible(submitted: Decimal, item: TariffItem, quantity: Decimal) -> Decima
     return min(submitted, priced)
 
 
+def encounter_of(claim: SubmittedClaim) -> str:
+    """The care episode of a claim: its Encounter, else the claim itself (its invoice)."""
+    return claim.encounter_key or f"claim|{claim.identifier.token()}"
+
+
 def _apply_limit(
-    line: _Line, limit: TariffLimit, history: Sequence[BenefitUse], this_claim: Sequence[BenefitUse]
+    line: _Line,
+    limit: TariffLimit,
+    history: Sequence[BenefitUse],
+    this_claim: Sequence[BenefitUse],
+    episode: str,
 ) -> None:
     in_window = [
         u
         for u in this_claim
         if u.group == limit.group
-        and (limit.period is LimitPeriod.VISIT or _in_window(limit, u, line.day))
+        and (
+            limit.period in (LimitPeriod.VISIT, LimitPeriod.ENCOUNTER)
+            or _in_window(limit, u, line.day)
+        )
     ]
-    if limit.period is not LimitPeriod.VISIT:
+    if limit.period is LimitPeriod.ENCOUNTER:
+        in_window += [u for u in history if u.group == limit.group and u.encounter == episode]
+    elif limit.period is not LimitPeriod.VISIT:
         in_window += [
             u for u in history if u.group == limit.group and _in_window(limit, u, line.day)
         ]
@@ -253,13 +278,14 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def _use(line: _Line, limit: TariffLimit, code: str) -> BenefitUse:
+def _use(line: _Line, limit: TariffLimit, code: str, episode: str) -> BenefitUse:
     return BenefitUse(
         group=limit.group,
         tariff_code=code,
         service_date=line.day,
         amount=line.benefit,
         count=1 if line.benefit > 0 else 0,
+        encounter=episode,
     )
 
 
@@ -283,20 +309,48 @@ def _apply_envelopes(lines: list[_Line], given: PricingInput) -> tuple[Adjudicat
 
 
 def _apply_emergency_rules(lines: list[_Line], given: PricingInput) -> None:
-    claim = given.claim
-    start = claim.admitted or claim.billable_start
-    first_day = start.date() if start else min(line.day for line in lines)
-    hours = given.parameters.on("emergency_window_hours", first_day)
-    window_days = int(hours // 24) or 1
+    """The first `emergency_window_hours` from the encounter's start, at the ownership's rates."""
+    start = emergency_start(given.claim, lines)
+    hours = given.parameters.on("emergency_window_hours", start.date())
+    window_end = start + timedelta(hours=float(hours))
     for line in lines:
-        if (line.day - first_day).days >= window_days and line.benefit > 0:
+        if _day_start(line.day, start) >= window_end and line.benefit > 0:
             line.deny("emergency-window-exceeded")
-    cap = _emergency_cap(given, first_day, window_days)
+    window_days = max(math.ceil(hours / 24), 1)
+    if given.ownership == PUBLIC:
+        _cap_public_room(lines, given, start.date(), window_days)
+        return
+    cap = _emergency_cap(given, start.date(), window_days)
     if cap is not None:
         _cap_total(lines, cap, "emergency-rate-cap")
 
 
+def emergency_start(claim: SubmittedClaim, lines: Sequence[_Line] = ()) -> datetime:
+    """When the emergency began: the encounter's start, else the billable period's, else day 1."""
+    start = claim.admitted or claim.billable_start
+    if start is not None:
+        return start
+    first = min((line.day for line in lines), default=claim.service_date or date.today())
+    return datetime.combine(first, time())
+
+
+def _day_start(day: date, like: datetime) -> datetime:
+    """Midnight of `day` in the time zone of `like`: a line dated `day` began no earlier."""
+    return datetime.combine(day, time(), tzinfo=like.tzinfo)
+
+
+def _cap_public_room(lines: list[_Line], given: PricingInput, first_day: date, days: int) -> None:
+    """Public hospital: actual cost, but room and board at most the room ceiling per day."""
+    item = given.schedule.item_on(PUBLIC_EMERGENCY_ROOM, first_day)
+    if item is None or item.price is None:
+        return
+    stay = min(max(_stay_days(given.claim), 1), days)
+    room = [x for x in lines if x.item is not None and x.item.fee_category == item.fee_category]
+    _cap_total(room, item.price * stay, "emergency-rate-cap")
+
+
 def _emergency_cap(given: PricingInput, first_day: date, window_days: int) -> Decimal | None:
+    """Private hospital: a ceiling per outpatient visit, or per inpatient day in the window."""
     claim = given.claim
     stay = _stay_days(claim)
     admitted = claim.setting is CareSetting.IPD or stay >= 1
@@ -332,7 +386,9 @@ def _cap_total(lines: list[_Line], cap: Decimal, code: str) -> None:
         remaining = max(remaining - line.benefit, ZERO)
 
 
-def _finish(lines: list[_Line], pend: tuple[AdjudicationReason, ...]) -> PricedClaim:
+def _finish(
+    lines: list[_Line], pend: tuple[AdjudicationReason, ...], episode: str = ""
+) -> PricedClaim:
     uses = tuple(
         BenefitUse(
             group=line.item.limit.group,
@@ -340,6 +396,7 @@ def _finish(lines: list[_Line], pend: tuple[AdjudicationReason, ...]) -> PricedC
             service_date=line.day,
             amount=line.benefit,
             count=1 if line.benefit > 0 else 0,
+            encounter=episode,
         )
         for line in lines
         if line.item is not None and line.item.limit is not None

@@ -62,6 +62,8 @@ class LimitPeriod(StrEnum):
     YEAR = "year"
     YEARS = "years"
     DAYS = "days"
+    ENCOUNTER = "encounter"
+    """The care episode (one delivery): every claim of the same Encounter counts together."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,6 +315,7 @@ class BenefitParameter:
     valid_from: date
     valid_to: date | None
     source: str
+    confidence: str = "L"
 
     def in_force_on(self, day: date) -> bool:
         """Whether the value applies on `day`."""
@@ -329,6 +332,10 @@ class BenefitParameters:
     def __init__(self, rows: Iterable[BenefitParameter]) -> None:
         self._rows = list(rows)
 
+    def rows(self) -> list[BenefitParameter]:
+        """Every version of every parameter."""
+        return list(self._rows)
+
     def on(self, name: str, day: date) -> Decimal:
         """The value of `name` in force on `day` (the latest-starting row wins)."""
         rows = [r for r in self._rows if r.name == name and r.in_force_on(day)]
@@ -344,8 +351,13 @@ def parse_parameter_csv(text: str) -> tuple[list[BenefitParameter], list[RowErro
 
 def default_parameters() -> BenefitParameters:
     """The shipped benefit parameters (fhir_mappings/data/sso_parameters.csv)."""
-    rows, _errors = parse_parameter_csv(_data_file("sso_parameters.csv"))
+    rows, _errors = parse_parameter_csv(default_parameter_text())
     return BenefitParameters(rows)
+
+
+def default_parameter_text() -> str:
+    """The shipped benefit parameters as CSV: loaded into an empty database on first use."""
+    return _data_file("sso_parameters.csv")
 
 
 def _parameter(row: dict[str, str]) -> BenefitParameter:
@@ -359,4 +371,5 @@ def _parameter(row: dict[str, str]) -> BenefitParameter:
         valid_from=valid_from,
         valid_to=valid_to,
         source=_required(row, "source"),
+        confidence=row.get("confidence") or "L",
     )

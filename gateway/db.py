@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlmodel import Session
 
 import migrations
 from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 
@@ -83,6 +82,8 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 def alembic_config(url: str) -> Config:
     """Alembic configuration pointing at the packaged migrations."""
+    from alembic.config import Config  # alembic is imported only when migrations are touched
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -91,6 +92,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade_database(settings: Settings) -> None:
     """Bring the schema up to the newest migration."""
+    from alembic import command
+
     if settings.is_sqlite:
         _ensure_sqlite_folder(settings.database_url)
     command.upgrade(alembic_config(settings.database_url), "heads")
@@ -98,6 +101,9 @@ def upgrade_database(settings: Settings) -> None:
 
 def migrations_current(engine: Engine) -> bool:
     """Whether the database is at every migration head."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config(str(engine.url)))
     with engine.connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())

@@ -1,7 +1,8 @@
 """The insured-person roster: reading roster CSV files and upserting them.
 
 Columns: cid,section,main_hcode,coverage_start,coverage_end,contribution_months,death_date.
-A bad row is reported with its row number and reason; the CID never appears in full.
+`contribution_months` counts the months contributed in the last 15, so it is 0 to 15. A bad
+row is reported with its row number and every problem it has; the CID never appears in full.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 from sqlmodel import Session
 
@@ -28,6 +30,7 @@ ROSTER_COLUMNS = (
     "contribution_months",
     "death_date",
 )
+T = TypeVar("T")
 SECTIONS = (33, 39, 40)
 CONTRIBUTION_WINDOW_MONTHS = 15
 
@@ -51,10 +54,16 @@ class RosterError:
 
     row: int
     reason: str
+    problems: tuple[str, ...] = ()
+    """Every problem of the row (`reason` joins them)."""
 
 
 class BadRow(ValueError):
-    """Why one roster row is unusable; the message never holds a full CID."""
+    """Why one roster row is unusable; the messages never hold a full CID."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
 
 
 def read_roster(text: str) -> Iterator[RosterRow | RosterError]:
@@ -68,29 +77,40 @@ def read_roster(text: str) -> Iterator[RosterRow | RosterError]:
         try:
             yield roster_row({k: (v or "").strip() for k, v in raw.items() if k})
         except BadRow as exc:
-            yield RosterError(number, str(exc))
+            yield RosterError(number, str(exc), exc.problems)
 
 
 def roster_row(raw: dict[str, str]) -> RosterRow:
-    """A validated roster row from CSV cells."""
+    """A validated roster row from CSV cells; BadRow lists every problem at once."""
+    problems: list[str] = []
     cid = raw.get("cid", "")
     problem = citizen_id_problem(cid)
     if problem:
-        raise BadRow(f"citizen ID {_masked(cid)} is invalid ({problem})")
-    section = _int(raw, "section")
-    if section not in SECTIONS:
-        raise BadRow("section must be 33, 39 or 40")
+        problems.append(f"citizen ID {_masked(cid)} is invalid ({problem})")
+    section = _checked(problems, lambda: _int(raw, "section"))
+    if section is not None and section not in SECTIONS:
+        problems.append(f"section must be 33, 39 or 40, not {section}")
     hcode = raw.get("main_hcode", "")
     if not is_valid_hcode(hcode):
-        raise BadRow("main_hcode must be 5 or 9 digits")
-    months = _int(raw, "contribution_months")
-    if not 0 <= months <= CONTRIBUTION_WINDOW_MONTHS:
-        raise BadRow(f"contribution_months must be 0 to {CONTRIBUTION_WINDOW_MONTHS}")
-    start, end = _date(raw, "coverage_start"), _date(raw, "coverage_end")
-    if start is None:
-        raise BadRow("coverage_start is empty")
-    if end is not None and end < start:
-        raise BadRow("coverage_end is before coverage_start")
+        problems.append("main_hcode must be 5 or 9 digits")
+    months = _checked(problems, lambda: _int(raw, "contribution_months"))
+    if months is not None and not 0 <= months <= CONTRIBUTION_WINDOW_MONTHS:
+        problems.append(
+            f"contribution_months must be 0 to {CONTRIBUTION_WINDOW_MONTHS} "
+            f"(months contributed in the last {CONTRIBUTION_WINDOW_MONTHS}), not {months}"
+        )
+    start = _checked(problems, lambda: _date(raw, "coverage_start"))
+    end = _checked(problems, lambda: _date(raw, "coverage_end"))
+    death = _checked(problems, lambda: _date(raw, "death_date"))
+    if start is None and raw.get("coverage_start", "") == "":
+        problems.append("coverage_start is empty")
+    if start is not None and end is not None and end < start:
+        problems.append("coverage_end is before coverage_start")
+    if problems:
+        raise BadRow(*problems)
+    assert section is not None
+    assert months is not None
+    assert start is not None
     return RosterRow(
         cid=cid,
         section=section,
@@ -98,8 +118,17 @@ def roster_row(raw: dict[str, str]) -> RosterRow:
         coverage_start=start,
         coverage_end=end,
         contribution_months=months,
-        death_date=_date(raw, "death_date"),
+        death_date=death,
     )
+
+
+def _checked(problems: list[str], read: Callable[[], T]) -> T | None:
+    """A cell read by `read`, or None with its problem noted."""
+    try:
+        return read()
+    except BadRow as exc:
+        problems.extend(exc.problems)
+        return None
 
 
 def _masked(cid: str) -> str:

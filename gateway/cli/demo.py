@@ -2,42 +2,54 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
+import sys
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
-import orjson
 import typer
-from sqlmodel import Session
 
-from fhir_mappings.tariff import default_mapping_text, parse_mapping_csv
-from fraud.synth import SynthHospital, generate_bundles
-from gateway.cli.server import default_base_url, run_server
-from gateway.db import make_engine, session_scope, upgrade_database
-from gateway.pricing.imports import import_tariff_mappings
-from gateway.pricing.service import seed_default_schedule
-from gateway.settings import Settings, get_settings
-from provider_registry.demo import DEMO_HOSPITALS, DemoHospital
-from provider_registry.keys import generate_client_key
-from provider_registry.models import HospitalNetwork
-from provider_registry.repository import HospitalRepository, InsuredPersonRepository
-from provider_registry.roster import import_roster, roster_csv
-from provider_registry.roster_synthetic import roster_for_bundles
-from provider_registry.service import register_hospital
+from gateway.cli.output import fail
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from gateway.settings import Settings
+    from provider_registry.demo import DemoHospital
 
 DEMO_INELIGIBLE_PERCENT = 10
 DEMO_NETWORK = (("10661", "23760"),)
 """The demo network clinic gives routine care for the demo provincial hospital's patients."""
+DEMO_OWNERSHIP = {"10661": "public"}
+"""The demo provincial hospital is public; the others are private (emergency rates differ)."""
+DEMO_SAMPLES = 20
 
 
 def demo(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8000,
+    port: Annotated[int, typer.Option(help="Port to serve on (make demo PORT=8011)")] = 8000,
     folder: Annotated[Path, typer.Option(help="Where keys and sample claims go")] = Path("var"),
     serve: Annotated[bool, typer.Option(help="Start serving after seeding")] = True,
 ) -> None:
     """Seed demo hospitals with keys and sample claims, print how to use them, then serve."""
+    from gateway.cli.demo_review import review_lines, seed_review_queue, seed_staff
+    from gateway.cli.server import (
+        announce_when_listening,
+        default_base_url,
+        port_problem,
+        run_server,
+    )
+    from gateway.db import upgrade_database
+    from gateway.settings import get_settings
+
+    if serve and (problem := port_problem(host, port)):
+        other = f"{claimgw_command()} demo --port 8011"
+        fail(f"{problem}. Choose another port: `make demo PORT=8011` or `{other}`.")
     default_base_url(host, port)
     settings = get_settings()
     upgrade_database(settings)
@@ -45,12 +57,42 @@ def demo(
     samples = folder / "demo-claims.ndjson"
     _write_samples(samples)
     seed_coverage(settings, samples, folder / "demo-roster.csv")
-    _explain(settings.base_url, keys, samples)
+    accounts = seed_staff(settings, folder)
+    pended = seed_review_queue(settings, folder)
+    _explain(settings.base_url, keys, samples, review_lines(settings.base_url, accounts, pended))
     if serve:
-        run_server(host=host, port=port, workers=1)
+        announce_when_listening(host, port, settings.base_url)
+        run_server(host=host, port=port, workers=1, worker=True)
+
+
+def claimgw_command() -> str:
+    """How to run claimgw from here, as the user can paste it (PATH, .venv/bin or python -m)."""
+    program = Path(sys.argv[0])
+    if program.name == "claimgw":
+        absolute = program.absolute()
+        if absolute.is_relative_to(Path.cwd()):  # .venv/bin/claimgw (uv run puts it on PATH)
+            return shlex.quote(str(absolute.relative_to(Path.cwd())))
+        on_path = shutil.which("claimgw")
+        if on_path and Path(on_path).resolve() == absolute.resolve():
+            return "claimgw"
+        return shlex.quote(str(absolute))
+    return f"{shlex.quote(_relative(Path(sys.executable)))} -m gateway.cli.main"
+
+
+def _relative(path: Path) -> str:
+    """A path as short as it can be written from the current folder."""
+    absolute = path.absolute()
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
 
 
 def _seed_hospitals(settings: Settings, key_folder: Path) -> dict[str, Path]:
+    from gateway.db import make_engine, session_scope
+    from provider_registry.demo import DEMO_HOSPITALS
+    from provider_registry.repository import HospitalRepository
+
     key_folder.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings)
     paths = {}
@@ -67,6 +109,10 @@ def _seed_hospitals(settings: Settings, key_folder: Path) -> dict[str, Path]:
 
 def _register(session: Session, hospital: DemoHospital, path: Path) -> None:
     """Give a demo hospital a fresh client key (the old client row is replaced)."""
+    from provider_registry.keys import generate_client_key
+    from provider_registry.repository import HospitalRepository
+    from provider_registry.service import register_hospital
+
     repo = HospitalRepository(session)
     existing = repo.get_client(hospital.client_id)
     if existing is not None:
@@ -81,22 +127,45 @@ def _register(session: Session, hospital: DemoHospital, path: Path) -> None:
         contract_type=hospital.contract_type,
         province=hospital.province,
         client_id=hospital.client_id,
+        ownership=DEMO_OWNERSHIP.get(hospital.hcode, "private"),
     )
     path.write_bytes(key.private_pem)
     path.chmod(0o600)
 
 
 def _write_samples(path: Path) -> None:
+    """Sample claims of the first demo hospital, none of them ending after today."""
+    import orjson
+
+    from fraud.synth import SynthHospital, generate_bundles
+    from gateway.cli.synth import last_day_of
+    from provider_registry.demo import DEMO_HOSPITALS
+
     today = datetime.now(ZoneInfo("Asia/Bangkok")).date()
     first = DEMO_HOSPITALS[0]
     bundles = generate_bundles(
-        claims=20, seed=2026, hospitals=[SynthHospital(first.hcode, first.name)], end=today
+        claims=DEMO_SAMPLES * 2,
+        seed=2026,
+        hospitals=[SynthHospital(first.hcode, first.name)],
+        end=today,
     )
-    path.write_bytes(b"".join(orjson.dumps(b) + b"\n" for b in bundles))
+    kept = [b for b in bundles if last_day_of(b) <= today][-DEMO_SAMPLES:]
+    path.write_bytes(b"".join(orjson.dumps(b) + b"\n" for b in kept))
 
 
 def seed_coverage(settings: Settings, samples: Path, roster_path: Path) -> None:
     """Load the default tariff, the demo code mappings, the network and a roster for the samples."""
+    import orjson
+
+    from fhir_mappings.tariff import default_mapping_text, parse_mapping_csv
+    from gateway.db import make_engine, session_scope
+    from gateway.pricing.imports import import_tariff_mappings
+    from gateway.pricing.service import seed_default_parameters, seed_default_schedule
+    from provider_registry.models import HospitalNetwork
+    from provider_registry.repository import InsuredPersonRepository
+    from provider_registry.roster import import_roster, roster_csv
+    from provider_registry.roster_synthetic import roster_for_bundles
+
     bundles = [orjson.loads(line) for line in samples.read_bytes().splitlines() if line.strip()]
     rows = roster_for_bundles(bundles, ineligible_percent=DEMO_INELIGIBLE_PERCENT)
     roster_path.write_text(roster_csv(rows), encoding="utf-8")
@@ -104,6 +173,7 @@ def seed_coverage(settings: Settings, samples: Path, roster_path: Path) -> None:
     engine = make_engine(settings)
     with session_scope(engine) as session:
         seed_default_schedule(session)
+        seed_default_parameters(session)
         import_tariff_mappings(session, mappings)
         networks = InsuredPersonRepository(session)
         for main, member in DEMO_NETWORK:
@@ -112,22 +182,33 @@ def seed_coverage(settings: Settings, samples: Path, roster_path: Path) -> None:
     engine.dispose()
 
 
-def _explain(base_url: str, keys: dict[str, Path], samples: Path) -> None:
+def _explain(
+    base_url: str, keys: dict[str, Path], samples: Path, extra: Sequence[str] = ()
+) -> None:
+    """The banner: what was seeded and commands that paste and work; `extra` adds lines."""
     client_id, key = next(iter(keys.items()))
-    print(f"""
-SSO claims gateway demo
-  base URL        {base_url}
-  client id       {client_id}   (others: {", ".join(list(keys)[1:])})
-  private key     {key}
-  sample claims   {samples}
-  demo roster     {samples.parent / "demo-roster.csv"}  (patients of the samples; ~10% ineligible)
-
-Submit the samples:
-  claimgw submit {samples} --url {base_url} --client-id {client_id} --key {key}
-
-Or with curl:
-  TOKEN=$(claimgw token --url {base_url} --client-id {client_id} --key {key})
-  head -n1 {samples} > /tmp/claim.json
-  curl -s -X POST {base_url}/fhir/Claim/\\$submit -H "Authorization: Bearer $TOKEN" \\
-       -H "Content-Type: application/fhir+json" --data-binary @/tmp/claim.json
-""")
+    run = claimgw_command()
+    database = os.environ.get("CLAIMGW_DATABASE_URL")
+    lines = [
+        "",
+        "SSO claims gateway demo",
+        f"  base URL        {base_url}",
+        f"  client id       {client_id}   (others: {', '.join(list(keys)[1:])})",
+        f"  private key     {key}",
+        f"  sample claims   {samples}",
+        f"  demo roster     {samples.parent / 'demo-roster.csv'}  (patients of the samples; "
+        f"~{DEMO_INELIGIBLE_PERCENT}% ineligible)",
+        *([f"  database        {database}"] if database else []),
+        "",
+        "In another shell, in this folder:",
+        f"  {run} submit {samples} --url {base_url} --client-id {client_id} --key {key}",
+        "",
+        "Or with curl:",
+        f"  TOKEN=$({run} token --url {base_url} --client-id {client_id} --key {key})",
+        f"  head -n1 {samples} > /tmp/claim.json",
+        f"  curl -s -X POST '{base_url}/fhir/Claim/$submit' -H \"Authorization: Bearer $TOKEN\" \\",
+        "       -H 'Content-Type: application/fhir+json' --data-binary @/tmp/claim.json",
+        *extra,
+        "",
+    ]
+    print("\n".join(lines), flush=True)

@@ -3,55 +3,74 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import orjson
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from fhir_mappings.systems import is_valid_hcode
-from gateway.cli.output import console, fail, print_json, print_table
-from gateway.db import make_engine, session_scope, upgrade_database
-from gateway.settings import get_settings
-from provider_registry.models import HospitalNetwork
-from provider_registry.repository import InsuredPersonRepository
-from provider_registry.roster import RosterImportReport, import_roster, read_roster, roster_csv
-from provider_registry.roster_synthetic import roster_for_bundles
+from gateway.cli.output import (
+    ROWS_REFUSED_EXIT,
+    console,
+    fail,
+    id_column,
+    print_json,
+    print_rows,
+)
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from provider_registry.roster import RosterImportReport
+
+ROSTER_FORMAT = (
+    "Roster CSV (UTF-8, header row): cid,section,main_hcode,coverage_start,coverage_end,"
+    "contribution_months,death_date. section is 33, 39 or 40; contribution_months is the number "
+    "of months contributed in the last 15 (0 to 15; care needs at least 3); dates are "
+    "YYYY-MM-DD; coverage_end and death_date may be empty."
+)
 
 app = typer.Typer(help="The insured-person roster.", no_args_is_help=True)
 network = typer.Typer(help="Network hospitals of main contractor hospitals.", no_args_is_help=True)
 app.add_typer(network, name="network")
 
 
-@app.command("import")
+@app.command(
+    "import",
+    help=f"Load the insured-person roster (idempotent upsert by CID).\n\n"
+    f"{ROSTER_FORMAT}\n\nEvery problem of every refused row is listed (CIDs masked); "
+    f"the valid rows are imported and the exit code is {ROWS_REFUSED_EXIT} when any row "
+    "was refused.",
+)
 def import_members(
-    file: Annotated[
-        Path,
-        typer.Argument(
-            help="Roster CSV: " + "cid,section,main_hcode,coverage_start,"
-            "coverage_end,contribution_months,death_date"
-        ),
-    ],
+    file: Annotated[Path, typer.Argument(help=ROSTER_FORMAT)],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
-    """Load the insured-person roster (idempotent upsert by CID); bad rows are reported."""
+    from gateway.audit.trail import admin_event
+    from gateway.cli.database import engine_for_writing
+    from gateway.db import session_scope
+    from provider_registry.roster import import_roster, read_roster
+
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"cannot read {file}: {exc}")
     entries = list(read_roster(text))
-    settings = get_settings()
-    upgrade_database(settings)
+    engine = engine_for_writing()
     with _progress(as_json) as progress:
         task = progress.add_task("importing roster", total=len(entries))
-        with session_scope(make_engine(settings)) as session:
+        with session_scope(engine) as session:
             report = import_roster(session, entries, on_row=lambda: progress.advance(task))
+            admin_event(  # the file name and counts only: no CID in the audit trail
+                session, action="member.import", entity_type="InsuredRoster", entity_id=file.name
+            )
+    engine.dispose()
     _print_report(report, as_json)
-    if report.errors and not (report.added or report.updated or report.unchanged):
-        raise typer.Exit(1)
+    if report.errors:
+        raise typer.Exit(ROWS_REFUSED_EXIT)
 
 
 def _progress(quiet: bool) -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -63,7 +82,10 @@ def _progress(quiet: bool) -> Progress:
 
 
 def _print_report(report: RosterImportReport, as_json: bool) -> None:
-    errors = [{"row": e.row, "reason": e.reason} for e in report.errors or []]
+    errors: list[dict[str, Any]] = [
+        {"row": e.row, "reason": e.reason, "problems": list(e.problems or (e.reason,))}
+        for e in report.errors or []
+    ]
     summary: dict[str, Any] = {
         "added": report.added,
         "updated": report.updated,
@@ -73,13 +95,17 @@ def _print_report(report: RosterImportReport, as_json: bool) -> None:
     if as_json:
         print_json(summary)
         return
-    print_table(
+    print_rows(
         "Roster import",
         ["added", "updated", "unchanged", "refused"],
         [[report.added, report.updated, report.unchanged, len(errors)]],
     )
     if errors:
-        print_table("Refused rows", ["row", "reason"], [[e["row"], e["reason"]] for e in errors])
+        print_rows(
+            "Refused rows (row 1 is the first after the header)",
+            [id_column("row"), "problems"],
+            [[e["row"], "\n".join(e["problems"])] for e in errors],
+        )
 
 
 @app.command("roster-from-claims")
@@ -92,6 +118,11 @@ def roster_from_claims(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Write a synthetic roster insuring every patient of a claims file at its billing hospital."""
+    import orjson
+
+    from provider_registry.roster import roster_csv
+    from provider_registry.roster_synthetic import roster_for_bundles
+
     try:
         bundles = [orjson.loads(line) for line in claims.read_bytes().splitlines() if line.strip()]
     except (OSError, orjson.JSONDecodeError) as exc:
@@ -110,33 +141,43 @@ def add_network(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Let a network hospital give routine care for a main hospital's insured people."""
+    from fhir_mappings.systems import is_valid_hcode
+    from gateway.cli.database import engine_for_writing
+    from gateway.db import session_scope
+    from provider_registry.models import HospitalNetwork
+    from provider_registry.repository import InsuredPersonRepository
+
     if not (is_valid_hcode(main) and is_valid_hcode(member)):
         fail("both HCODEs must be 5 or 9 digits")
-    settings = get_settings()
-    upgrade_database(settings)
-    with session_scope(make_engine(settings)) as session:
+    engine = engine_for_writing()
+    with session_scope(engine) as session:
         InsuredPersonRepository(session).add_network(
             HospitalNetwork(main_hcode=main, network_hcode=member)
         )
+    engine.dispose()
     result = {"main_hcode": main, "network_hcode": member}
     print_json(result) if as_json else console.print(f"{member} is in the network of {main}")
 
 
 @network.command("list")
 def list_networks(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Every network link."""
-    settings = get_settings()
-    upgrade_database(settings)
-    with session_scope(make_engine(settings)) as session:
+    """Every network link (never creates a database)."""
+    from gateway.cli.database import engine_for_reading
+    from gateway.db import session_scope
+    from provider_registry.repository import InsuredPersonRepository
+
+    engine = engine_for_reading()
+    with session_scope(engine) as session:
         rows = [
             {"main_hcode": n.main_hcode, "network_hcode": n.network_hcode}
             for n in InsuredPersonRepository(session).networks()
         ]
+    engine.dispose()
     if as_json:
         print_json(rows)
     else:
-        print_table(
+        print_rows(
             "Hospital networks",
-            ["main", "network"],
+            [id_column("main"), id_column("network")],
             [[r["main_hcode"], r["network_hcode"]] for r in rows],
         )

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from gateway.cli.output import errors, fail, print_json, print_table
-from gateway.client import GatewayClient, SubmitAnswer
+from gateway.cli.output import errors, fail, print_json, print_rows
+
+if TYPE_CHECKING:
+    from gateway.client import GatewayClient, SubmitAnswer
+
+OUTCOME_WORDS = {
+    "complete": "paid in full",
+    "partial": "partly paid",
+    "error": "not paid",
+    "queued": "pended for review",
+}
+"""ClaimResponse.outcome in the words a hospital's claims office uses."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +48,28 @@ def read_bundles(paths: list[Path]) -> Iterator[BundleSource]:
             yield BundleSource(str(path), path.read_bytes())
 
 
-def _label(answer: SubmitAnswer) -> str:
-    if answer.status == 201:
-        return f"accepted:{answer.outcome}"
-    if answer.status == 200:
-        return f"replayed:{answer.outcome}"
-    return f"refused:{answer.status}"
+def answer_kind(status: int, dry_run: bool) -> str:
+    """What happened to one bundle: accepted, replayed, validated, refused or failed."""
+    if status == 0 or status >= 500:
+        return "failed"
+    if status >= 400:
+        return "refused"
+    if dry_run:
+        return "validated"
+    return "accepted" if status == 201 else "replayed"
+
+
+def label(answer: SubmitAnswer, dry_run: bool) -> str:
+    """The answer in a hospital's words: paid in full, partly paid, not paid, pended, refused."""
+    kind = answer_kind(answer.status, dry_run)
+    if kind == "failed":
+        return f"server error (HTTP {answer.status})"
+    if kind == "refused":
+        return f"refused (HTTP {answer.status})"
+    words = OUTCOME_WORDS.get(answer.outcome or "", f"outcome {answer.outcome}")
+    if kind == "validated":
+        return f"would be {words}"
+    return f"{words} (sent before)" if kind == "replayed" else words
 
 
 def submit(
@@ -64,7 +87,14 @@ def submit(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
-    """Submit claim bundles and summarise what the gateway answered."""
+    """Submit claim bundles and summarise what the gateway answered.
+
+    Each bundle is counted as paid in full, partly paid, not paid, pended for review or
+    refused (with --validate: what it would be). Exit code 2 if any answer was a 5xx or a
+    network error, 1 if no token could be had.
+    """
+    from gateway.client import GatewayClient, GatewayError
+
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         fail(f"no such file or folder: {', '.join(missing)}")
@@ -74,14 +104,13 @@ def submit(
     client = GatewayClient(url, client_id, key)
     try:
         client.token()
-    except (httpx.HTTPError, RuntimeError) as exc:
-        fail(f"cannot get a token from {url}: {exc}")
-    results = _send_all(
-        client, sources, concurrency, "$validate" if validate_only else "$submit", as_json
-    )
+    except GatewayError as exc:
+        client.close()
+        fail(str(exc))
+    results = _send_all(client, sources, concurrency, validate_only, as_json)
     client.close()
     _report(results, as_json)
-    if any(int(str(r["status"])) >= 500 or r["status"] == 0 for r in results):
+    if any(r["answer"] == "failed" for r in results):
         raise typer.Exit(2)
 
 
@@ -89,23 +118,40 @@ def _send_all(
     client: GatewayClient,
     sources: list[BundleSource],
     concurrency: int,
-    operation: str,
+    dry_run: bool,
     quiet: bool,
 ) -> list[dict[str, object]]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    operation = "$validate" if dry_run else "$submit"
+
     def send(source: BundleSource) -> dict[str, object]:
         try:
             answer = client.submit(source.body, operation=operation)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, RuntimeError) as exc:
             return {
                 "source": source.origin,
                 "status": 0,
-                "result": "network-error",
-                "detail": str(exc),
+                "answer": "failed",
+                "result": "network error",
+                "outcome": None,
+                "detail": " ".join(str(exc).split()),
             }
         return {
             "source": source.origin,
             "status": answer.status,
-            "result": _label(answer),
+            "answer": answer_kind(answer.status, dry_run),
+            "result": label(answer, dry_run),
+            "outcome": answer.outcome,
             "claim_response": answer.response_id,
             "detail": answer.first_problem,
         }
@@ -128,10 +174,10 @@ def _report(results: list[dict[str, object]], as_json: bool) -> None:
     if as_json:
         print_json({"total": len(results), "counts": dict(counts), "results": results})
         return
-    print_table("Submission summary", ["result", "bundles"], sorted(counts.items()))
-    refused = [r for r in results if int(str(r["status"])) >= 400 or r["status"] == 0][:10]
+    print_rows("Submission summary", ["result", "bundles"], sorted(counts.items()))
+    refused = [r for r in results if r["answer"] in ("refused", "failed")][:10]
     if refused:
-        print_table(
+        print_rows(
             "First refusals",
             ["source", "status", "problem"],
             [[r["source"], r["status"], r["detail"]] for r in refused],

@@ -5,24 +5,15 @@ from __future__ import annotations
 import csv
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
-import orjson
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from fraud.synth import (
-    FraudRates,
-    SynthHospital,
-    build_world,
-    default_network,
-    generate_history,
-    roster_rows,
-)
 from gateway.cli.output import console, errors, fail, print_json
-from provider_registry.demo import DEMO_HOSPITALS
-from provider_registry.roster import ROSTER_COLUMNS
+
+if TYPE_CHECKING:
+    from fraud.synth import FraudRates, SynthHospital
 
 
 def synth(
@@ -37,7 +28,8 @@ def synth(
     ] = None,
     hcode: Annotated[list[str] | None, typer.Option(help="Bill from these HCODEs (repeat)")] = None,
     end: Annotated[
-        str | None, typer.Option(help="Services end the day before, YYYY-MM-DD (default today)")
+        str | None,
+        typer.Option(help="No claim ends after this day, YYYY-MM-DD (default today)"),
     ] = None,
     days: Annotated[int, typer.Option(min=1, help="Days of history up to --end")] = 90,
     fraud_scale: Annotated[
@@ -45,12 +37,21 @@ def synth(
     ] = 1.0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Write a realistic labelled claim history: one bundle per line, in service-time order."""
+    """Write a realistic labelled claim history: one bundle per line, in service-time order.
+
+    Care starts in the `--days` before `--end`; a stay that would still run after `--end` is
+    left out (and counted), so the gateway never sees a claim dated in its future.
+    """
+    from fraud.synth import FraudRates
+
     hospitals = _hospitals(hcode)
-    last_day = date.fromisoformat(end) if end else datetime.now(ZoneInfo("Asia/Bangkok")).date()
+    try:
+        last_day = date.fromisoformat(end) if end else datetime.now(ZoneInfo("Asia/Bangkok")).date()
+    except ValueError:
+        fail(f"--end must be a date YYYY-MM-DD, not {end!r}")
     rates = FraudRates().scaled(fraud_scale)
     out.parent.mkdir(parents=True, exist_ok=True)
-    frauds = _write(
+    written, frauds = _write(
         out,
         labels,
         claims=claims,
@@ -63,19 +64,25 @@ def synth(
     if roster:
         _write_roster(roster, seed=seed, hospitals=hospitals, claims=claims, rates=rates)
     summary = {
-        "claims": claims,
+        "claims": written,
+        "left_out_ending_after_end": claims - written,
         "fraud": frauds,
         "seed": seed,
         "out": str(out),
         "labels": str(labels) if labels else None,
         "hospitals": [h.hcode for h in hospitals],
     }
+    left_out = claims - written
+    note = f"; {left_out} stays still running on {last_day} left out" if left_out else ""
     print_json(summary) if as_json else console.print(
-        f"wrote {claims} bundles ({frauds} labelled fraud) to {out}"
+        f"wrote {written} bundles ({frauds} labelled fraud) to {out}{note}"
     )
 
 
 def _hospitals(hcodes: list[str] | None) -> list[SynthHospital]:
+    from fraud.synth import SynthHospital, default_network
+    from provider_registry.demo import DEMO_HOSPITALS
+
     known = {h.hcode: h for h in default_network()}
     known.update(
         {h.hcode: SynthHospital(h.hcode, h.name) for h in DEMO_HOSPITALS if h.hcode not in known}
@@ -98,8 +105,14 @@ def _write(
     end: date,
     days: int,
     rates: FraudRates,
-) -> int:
-    frauds = 0
+) -> tuple[int, int]:
+    """Stream the bundles (and labels); how many were written and how many are fraud."""
+    import orjson
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from fraud.synth import generate_history
+
+    frauds = written = 0
     label_handle = labels.open("w", newline="", encoding="utf-8") if labels else None
     writer = csv.writer(label_handle) if label_handle else None
     if writer:
@@ -122,7 +135,10 @@ def _write(
                 ),
                 start=1,
             ):
+                if last_day_of(item.bundle) > end:
+                    continue
                 handle.write(orjson.dumps(item.bundle) + b"\n")
+                written += 1
                 frauds += item.label
                 if writer:
                     writer.writerow([item.identifier, item.label, item.pattern])
@@ -131,12 +147,24 @@ def _write(
     finally:
         if label_handle:
             label_handle.close()
-    return frauds
+    return written, frauds
+
+
+def last_day_of(bundle: dict[str, Any]) -> date:
+    """The last day of care in a claim bundle: billablePeriod.end or the latest line date."""
+    claim = bundle["entry"][0]["resource"]
+    days = [str((claim.get("billablePeriod") or {}).get("end") or "")[:10]]
+    days += [str(item.get("servicedDate") or "")[:10] for item in claim.get("item") or []]
+    found = [date.fromisoformat(d) for d in days if len(d) == 10]
+    return max(found) if found else date.min
 
 
 def _write_roster(
     path: Path, *, seed: int, hospitals: list[SynthHospital], claims: int, rates: FraudRates
 ) -> None:
+    from fraud.synth import build_world, roster_rows
+    from provider_registry.roster import ROSTER_COLUMNS
+
     world = build_world(seed=seed, hospitals=hospitals, claims=claims, rates=rates)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:

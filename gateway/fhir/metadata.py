@@ -65,12 +65,37 @@ def _capabilities(base_url: str, token_url: str) -> dict[str, Any]:
                                 "name": "validate",
                                 "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
                             },
+                            {
+                                "name": "cancel",
+                                "definition": f"{base_url}/fhir/OperationDefinition/Claim-cancel",
+                                "documentation": "POST /fhir/Claim/{id}/$cancel withdraws a "
+                                "claim until it is batched for payment.",
+                            },
                         ],
                     },
                     {
                         "type": "ClaimResponse",
                         "interaction": [{"code": "read"}, {"code": "search-type"}],
                         "searchParam": [{"name": "request", "type": "reference"}],
+                    },
+                    {
+                        "type": "PaymentReconciliation",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "searchParam": [
+                            {"name": "created", "type": "date"},
+                            {"name": "_count", "type": "number"},
+                        ],
+                    },
+                    {
+                        "type": "Subscription",
+                        "documentation": "rest-hook notifications of ClaimResponse and "
+                        "PaymentReconciliation changes",
+                        "interaction": [
+                            {"code": "create"},
+                            {"code": "read"},
+                            {"code": "delete"},
+                            {"code": "search-type"},
+                        ],
                     },
                 ],
             }

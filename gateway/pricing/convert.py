@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from fhir_mappings.claim import CareSetting, SubmittedClaim
 from fhir_mappings.pricing import BenefitUse
-from fhir_mappings.tariff import LimitPeriod, TariffItem, TariffLimit, TariffMapping
-from gateway.pricing.models import BenefitUseRecord, TariffItemRecord, TariffMappingRecord
+from fhir_mappings.tariff import (
+    BenefitParameter,
+    LimitPeriod,
+    TariffItem,
+    TariffLimit,
+    TariffMapping,
+)
+from gateway.pricing.models import (
+    BenefitParameterRecord,
+    BenefitUseRecord,
+    TariffItemRecord,
+    TariffMappingRecord,
+)
 
 
 def item_from_record(record: TariffItemRecord) -> TariffItem:
@@ -103,4 +114,29 @@ def use_record(claim: SubmittedClaim, use: BenefitUse) -> BenefitUseRecord:
         service_date=use.service_date,
         amount=use.amount,
         count=use.count,
+        encounter_key=use.encounter or None,
+    )
+
+
+def parameter_values(parameter: BenefitParameter) -> dict[str, object]:
+    """The column values of a stored benefit parameter."""
+    return {
+        "name": parameter.name,
+        "value": parameter.value,
+        "valid_from": parameter.valid_from,
+        "valid_to": parameter.valid_to,
+        "source": parameter.source,
+        "confidence": parameter.confidence,
+    }
+
+
+def parameter_from_record(record: BenefitParameterRecord) -> BenefitParameter:
+    """The pure benefit parameter of a stored row."""
+    return BenefitParameter(
+        name=record.name,
+        value=record.value,
+        valid_from=record.valid_from,
+        valid_to=record.valid_to,
+        source=record.source,
+        confidence=record.confidence,
     )

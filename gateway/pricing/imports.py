@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from fhir_mappings.tariff import TariffItem, TariffMapping
-from gateway.pricing.convert import mapping_values, record_values
-from gateway.pricing.models import TariffItemRecord, TariffMappingRecord
+from fhir_mappings.tariff import BenefitParameter, TariffItem, TariffMapping
+from gateway.pricing.convert import mapping_values, parameter_values, record_values
+from gateway.pricing.models import BenefitParameterRecord, TariffItemRecord, TariffMappingRecord
 from gateway.pricing.repository import TariffRepository
 
 
@@ -42,7 +42,18 @@ def import_tariff_mappings(session: Session, mappings: Iterable[TariffMapping]) 
     return report
 
 
-Version = TariffItemRecord | TariffMappingRecord
+def import_benefit_parameters(
+    session: Session, parameters: Iterable[BenefitParameter]
+) -> ImportReport:
+    """Upsert benefit parameter versions by (name, valid_from)."""
+    repo, report = TariffRepository(session), ImportReport()
+    for parameter in parameters:
+        found = repo.parameter_version(parameter.name, parameter.valid_from)
+        _upsert(repo, report, found, BenefitParameterRecord, parameter_values(parameter))
+    return report
+
+
+Version = TariffItemRecord | TariffMappingRecord | BenefitParameterRecord
 
 
 def _upsert(

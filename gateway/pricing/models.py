@@ -81,4 +81,21 @@ class BenefitUseRecord(SQLModel, table=True):
     service_date: date
     amount: Decimal = Field(sa_column=Column(MONEY, nullable=False))
     count: int
+    encounter_key: str | None = Field(default=None, max_length=300)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class BenefitParameterRecord(SQLModel, table=True):
+    """One version of a named benefit-rule number (e.g. the emergency window in hours)."""
+
+    __tablename__ = "benefit_parameters"
+    __table_args__ = (UniqueConstraint("name", "valid_from", name="uq_benefit_parameter_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, max_length=64)
+    value: Decimal = Field(sa_column=Column(Numeric(14, 4), nullable=False))
+    valid_from: date
+    valid_to: date | None = None
+    source: str = Field(sa_column=Column(Text, nullable=False))
+    confidence: str = Field(default="L", max_length=4)
+    imported_at: datetime = Field(default_factory=utcnow)

@@ -10,7 +10,12 @@ from sqlmodel import Session, col, select
 
 from gateway.claims.lifecycle import ClaimStatus
 from gateway.claims.models import ClaimRecord
-from gateway.pricing.models import BenefitUseRecord, TariffItemRecord, TariffMappingRecord
+from gateway.pricing.models import (
+    BenefitParameterRecord,
+    BenefitUseRecord,
+    TariffItemRecord,
+    TariffMappingRecord,
+)
 
 RELEASED_STATUSES = (
     ClaimStatus.CANCELLED.value,
@@ -72,7 +77,21 @@ class TariffRepository:
         )
         return self.session.exec(query).first()
 
-    def add(self, record: TariffItemRecord | TariffMappingRecord) -> None:
+    def parameters(self) -> Sequence[BenefitParameterRecord]:
+        """Every version of every benefit parameter, by name and start date."""
+        query = select(BenefitParameterRecord).order_by(
+            col(BenefitParameterRecord.name), col(BenefitParameterRecord.valid_from)
+        )
+        return self.session.exec(query).all()
+
+    def parameter_version(self, name: str, valid_from: date) -> BenefitParameterRecord | None:
+        """One version of a benefit parameter by its key."""
+        query = select(BenefitParameterRecord).where(
+            BenefitParameterRecord.name == name, BenefitParameterRecord.valid_from == valid_from
+        )
+        return self.session.exec(query).first()
+
+    def add(self, record: TariffItemRecord | TariffMappingRecord | BenefitParameterRecord) -> None:
         """Stage a new or changed row."""
         self.session.add(record)
 

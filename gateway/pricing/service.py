@@ -32,15 +32,21 @@ from fhir_mappings.tariff import (
     MissingParameter,
     TariffMapping,
     TariffSchedule,
-    default_parameters,
+    default_parameter_text,
     default_schedule_text,
+    parse_parameter_csv,
     parse_tariff_csv,
 )
-from gateway.pricing.convert import item_from_record, mapping_from_record, use_record
-from gateway.pricing.imports import import_tariff_items
+from gateway.pricing.convert import (
+    item_from_record,
+    mapping_from_record,
+    parameter_from_record,
+    use_record,
+)
+from gateway.pricing.imports import import_benefit_parameters, import_tariff_items
 from gateway.pricing.repository import BenefitUseRepository, TariffRepository
-from provider_registry.models import InsuredPerson
-from provider_registry.repository import InsuredPersonRepository
+from provider_registry.models import InsuredPerson, Ownership
+from provider_registry.repository import HospitalRepository, InsuredPersonRepository
 
 log = structlog.get_logger("claimgw.pricing")
 
@@ -90,10 +96,16 @@ def _price(session: Session, claim: SubmittedClaim, parameters: BenefitParameter
         mappings=mappings,
         history=_history_of(session, claim),
         parameters=parameters,
+        ownership=_ownership_of(session, claim.provider_hcode),
     )
     priced = price_claim(given)
     BenefitUseRepository(session).add_all(use_record(claim, use) for use in priced.uses)
     return priced.adjudication
+
+
+def _ownership_of(session: Session, hcode: str) -> str:
+    hospital = HospitalRepository(session).get(hcode)
+    return hospital.ownership if hospital is not None else Ownership.PRIVATE.value
 
 
 def _member_view(session: Session, claim: SubmittedClaim) -> MemberView:
@@ -145,26 +157,53 @@ def _history_of(session: Session, claim: SubmittedClaim) -> list[BenefitUse]:
             service_date=r.service_date,
             amount=r.amount,
             count=r.count,
+            encounter=r.encounter_key or "",
         )
         for r in records
     ]
 
 
 class TariffPricer:
-    """The intake pricing step; loads the default schedule into an empty database on first use."""
+    """The intake pricing step; loads the default schedule into an empty database on first use.
+
+    Benefit parameters are read from the database for every claim (a few rows), so a
+    `claimgw tariff params-import` takes effect without a restart; fixed `parameters` (tests)
+    override them.
+    """
 
     def __init__(self, engine: Engine, parameters: BenefitParameters | None = None) -> None:
         self.engine = engine
-        self.parameters = parameters or default_parameters()
+        self.parameters = parameters
         self._schedule_seen = False
 
     def __call__(self, session: Session, claim: SubmittedClaim) -> Adjudication:
         if not self._schedule_seen:
-            added = seed_default_schedule(session)
+            added = seed_default_schedule(session) + seed_default_parameters(session)
             self._schedule_seen = added == 0
             if added:
                 log.info("tariff.default_schedule_loaded", items=added)
-        return price_with_database(session, claim, parameters=self.parameters)
+        parameters = self.parameters or stored_parameters(session)
+        return price_with_database(session, claim, parameters=parameters)
+
+
+def stored_parameters(session: Session) -> BenefitParameters:
+    """The benefit parameters stored in the database (every version)."""
+    return BenefitParameters(
+        parameter_from_record(r) for r in TariffRepository(session).parameters()
+    )
+
+
+def seed_default_parameters(session: Session) -> int:
+    """Import the shipped benefit parameters if none is stored; how many rows were added."""
+    if TariffRepository(session).parameters():
+        return 0
+    rows, _errors = parse_parameter_csv(default_parameter_text())
+    try:
+        with session.begin_nested():
+            report = import_benefit_parameters(session, rows)
+    except IntegrityError:
+        return 0
+    return report.added
 
 
 def seed_default_schedule(session: Session) -> int:

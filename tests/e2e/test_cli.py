@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from fhir_mappings.bundle import ParsedBundle, parse_claim_bundle
@@ -186,17 +186,43 @@ def test_submit_sends_a_folder_and_reports(
         str(key),
         "--json",
     )
+    dry = json.loads(claimgw(*args, "--validate", cwd=tmp_path).stdout)
+    would = {k: v for k, v in dry["counts"].items() if k.startswith("would be ")}
+    assert sum(would.values()) == 6
+    assert dry["counts"]["refused (HTTP 422)"] == 1
     first = claimgw(*args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     summary = json.loads(first.stdout)
     assert summary["total"] == 7
-    accepted = {k: v for k, v in summary["counts"].items() if k.startswith("accepted:")}
+    words = {"paid in full", "partly paid", "not paid", "pended for review"}
+    accepted = {k: v for k, v in summary["counts"].items() if k in words}
     assert sum(accepted.values()) == 6
-    assert "accepted:error" not in accepted, "insured patients at their main hospital are payable"
-    assert summary["counts"]["refused:422"] == 1
+    assert "not paid" not in accepted, "insured patients at their main hospital are payable"
+    assert summary["counts"]["refused (HTTP 422)"] == 1
+    assert {k.removeprefix("would be "): v for k, v in would.items()} == accepted
     again = json.loads(claimgw(*args, cwd=tmp_path).stdout)
-    replayed = {k.replace("accepted:", "replayed:"): v for k, v in accepted.items()}
-    assert again["counts"] == {**replayed, "refused:422": 1}
+    replayed = {f"{k} (sent before)": v for k, v in accepted.items()}
+    assert again["counts"] == {**replayed, "refused (HTTP 422)": 1}
+
+
+def test_token_with_a_key_the_gateway_does_not_know_fails_in_one_line(
+    live_server: LiveServer, live_hospital: Hospital, tmp_path: Path
+) -> None:
+    from provider_registry.keys import generate_client_key
+
+    stranger = tmp_path / "stranger.pem"
+    stranger.write_bytes(generate_client_key().private_pem)
+    for client_id in (live_hospital.client_id, "nobody-99999"):
+        done = claimgw(
+            *("token", "--url", live_server.url, "--client-id", client_id),
+            *("--key", str(stranger)),
+            cwd=tmp_path,
+        )
+        assert done.returncode == 1
+        assert done.stdout == ""
+        assert "Traceback" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+        assert "the gateway refused the token request (401): invalid_client" in done.stderr
 
 
 def test_demo_seeds_and_serves_on_sqlite(tmp_path: Path) -> None:
@@ -210,24 +236,48 @@ def test_demo_seeds_and_serves_on_sqlite(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    url = f"http://127.0.0.1:{port}"
     try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        banner = _read_until(demo, f"listening on {url}", timeout=300)  # seeding trains a model
         assert (tmp_path / "var" / "claimgw.db").exists()
+        pasted = next(line.strip() for line in banner.splitlines() if " submit var/" in line)
+        ran = subprocess.run(
+            ["bash", "-c", pasted], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        assert ran.returncode == 0, ran.stderr
+        assert "paid in full" in ran.stdout
         submitted = claimgw(
             "submit", "var/demo-claims.ndjson", "--url", url, "--json", cwd=tmp_path
         )
         assert submitted.returncode == 0, submitted.stderr
-        counts = json.loads(submitted.stdout)["counts"]
-        assert sum(v for k, v in counts.items() if k.startswith("accepted")) == 20
+        results = json.loads(submitted.stdout)["results"]
+        assert [r["answer"] for r in results] == ["replayed"] * 20
+        busy = claimgw("demo", "--port", str(port), cwd=tmp_path)
+        assert busy.returncode == 1
+        assert f"port {port}" in busy.stderr
+        assert "make demo PORT=" in busy.stderr
+        assert "SSO claims gateway demo" not in busy.stdout
     finally:
         os.killpg(demo.pid, 15)
-        output = demo.communicate(timeout=30)[0].decode()
-    assert "demo-10661" in output
-    assert f"{url}/fhir/Claim/" in output
+        demo.communicate(timeout=30)
+    assert "demo-10661" in banner
+    assert f"{url}/fhir/Claim/" in banner
+    assert banner.index("SSO claims gateway demo") < banner.index("listening on")
+
+
+def _read_until(process: subprocess.Popen[bytes], marker: str, timeout: float) -> str:
+    """What a process printed, up to and including the line holding `marker`."""
+    assert process.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], 1.0)
+        if not ready:
+            continue
+        line = process.stdout.readline().decode()
+        if not line and process.poll() is not None:
+            break
+        seen.append(line)
+        if marker in line:
+            return "".join(seen)
+    raise AssertionError(f"{marker!r} never printed:\n{''.join(seen)}")

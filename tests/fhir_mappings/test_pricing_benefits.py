@@ -80,12 +80,34 @@ def test_childbirth_lump_sum_was_13000_before_2021_and_once_per_birth() -> None:
     assert benefits(price(claim(date(2020, 12, 31), line("BIRTH-LUMPSUM", "15000")))) == [
         D("13000")
     ]
-    first = price(claim(date(2021, 1, 1), line("BIRTH-LUMPSUM", "15000")))
+    delivery = "https://terms.sil-th.org/hcode/5/10661/AN|AN-1"
+    first = price(claim(date(2021, 1, 1), line("BIRTH-LUMPSUM", "15000"), encounter=delivery))
     assert benefits(first) == [D("15000")]
-    twice = price(
-        claim(date(2021, 2, 1), line("BIRTH-LUMPSUM", "15000"), invoice="INV-2"), first.uses
+    same_delivery_again = price(
+        claim(
+            date(2021, 1, 2), line("BIRTH-LUMPSUM", "15000"), invoice="INV-2", encounter=delivery
+        ),
+        first.uses,
     )
-    assert reasons(twice) == [["frequency-limit"]]
+    assert reasons(same_delivery_again) == [["frequency-limit"]]
+
+
+def test_twins_are_one_birth_and_a_later_delivery_is_paid_again() -> None:
+    twins = price(
+        claim(
+            date(2022, 5, 1),
+            line("BIRTH-LUMPSUM", "15000"),
+            line("BIRTH-LUMPSUM", "15000"),
+            encounter="AN|twins",
+        )
+    )
+    assert benefits(twins) == [D("15000"), D(0)]
+    assert reasons(twins) == [[], ["frequency-limit"]]
+    next_child = price(
+        claim(date(2023, 9, 1), line("BIRTH-LUMPSUM", "15000"), invoice="INV-9", encounter="AN|2"),
+        twins.uses,
+    )
+    assert benefits(next_child) == [D("15000")]
 
 
 def test_prenatal_care_is_1500_over_5_visits() -> None:

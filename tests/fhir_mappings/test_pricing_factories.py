@@ -12,6 +12,7 @@ from fhir_mappings.claim import CareSetting, ClaimIdentifier, ClaimLine, DrgGrou
 from fhir_mappings.eligibility import CareRoute, Eligibility
 from fhir_mappings.pricing import BenefitUse, PricedClaim, PricingInput, price_claim
 from fhir_mappings.tariff import (
+    BenefitParameters,
     TariffSchedule,
     default_parameters,
     default_schedule_text,
@@ -51,6 +52,7 @@ def claim(
     stay_days: int = 0,
     drg: DrgGrouping | None = None,
     invoice: str = "INV-1",
+    encounter: str | None = None,
 ) -> SubmittedClaim:
     """A claim starting at 09:00 on `day`; lines are renumbered in order."""
     start = datetime.combine(day, time(9), THAI)
@@ -76,6 +78,7 @@ def claim(
         drg=drg,
         admitted=admitted,
         discharged=end if admitted else None,
+        encounter_key=encounter,
     )
 
 
@@ -85,6 +88,8 @@ def price(
     *,
     eligibility: Eligibility = MAIN,
     schedule: TariffSchedule = SCHEDULE,
+    ownership: str = "private",
+    parameters: BenefitParameters = PARAMETERS,
 ) -> PricedClaim:
     """Price a claim against the default schedule and parameters."""
     return price_claim(
@@ -94,7 +99,8 @@ def price(
             schedule=schedule,
             mappings=(),
             history=history,
-            parameters=PARAMETERS,
+            parameters=parameters,
+            ownership=ownership,
         )
     )
 

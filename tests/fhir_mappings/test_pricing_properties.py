@@ -80,12 +80,19 @@ def test_no_accumulator_is_ever_exceeded(history: list[tuple[date, list[ClaimLin
         if limit is None or limit.period is LimitPeriod.VISIT:
             continue
         for use in uses:
-            start, end = _window_starting_at(limit, use.service_date)
-            window = [u for u in uses if u.group == limit.group and start <= u.service_date <= end]
+            window = _same_window(limit, use, uses)
             if limit.amount is not None:
                 assert sum((u.amount for u in window), Decimal(0)) <= limit.amount
             if limit.count is not None:
                 assert sum(u.count for u in window) <= limit.count
+
+
+def _same_window(limit: TariffLimit, use: BenefitUse, uses: list[BenefitUse]) -> list[BenefitUse]:
+    """The uses that count together with `use` against `limit`."""
+    if limit.period is LimitPeriod.ENCOUNTER:
+        return [u for u in uses if u.group == limit.group and u.encounter == use.encounter]
+    start, end = _window_starting_at(limit, use.service_date)
+    return [u for u in uses if u.group == limit.group and start <= u.service_date <= end]
 
 
 def _window_starting_at(limit: TariffLimit, day: date) -> tuple[date, date]:
