@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -14,7 +15,7 @@ from fraud.features import feature_matrix
 from fraud.model import FraudModel
 from fraud.rules import InsuredRoster
 from fraud.scoring import ScoredClaim, score_vectors
-from fraud.training import featurise
+from fraud.training import featurise, normed
 
 MAX_ENTRIES = 10_000
 
@@ -25,17 +26,21 @@ class AuditInput:
 
     facts: list[ClaimFacts] = field(default_factory=list)
     refused: list[int] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
 
 
 def read_claims(path: Path, *, check_structure: bool = True) -> AuditInput:
     """Facts of every structurally valid claim bundle; unknown codes are just categories."""
     found = AuditInput()
     for number, line in _lines(path):
-        facts = _facts(line, check_structure)
-        if facts is None:
+        parsed = _facts(line, check_structure)
+        if parsed is None:
             found.refused.append(number)
-        else:
-            found.facts.append(facts)
+            continue
+        facts, name = parsed
+        found.facts.append(facts)
+        if name and facts.hcode not in found.names:
+            found.names[facts.hcode] = name
     return found
 
 
@@ -46,7 +51,7 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
                 yield number, line
 
 
-def _facts(line: bytes, check_structure: bool) -> ClaimFacts | None:
+def _facts(line: bytes, check_structure: bool) -> tuple[ClaimFacts, str] | None:
     if check_structure:
         parsed = parse_claim_bundle(line, max_entries=MAX_ENTRIES)
         if isinstance(parsed, list):
@@ -58,14 +63,23 @@ def _facts(line: bytes, check_structure: bool) -> ClaimFacts | None:
         except orjson.JSONDecodeError:
             return None
     try:
-        return facts_from_bundle(raw)
+        return facts_from_bundle(raw), _organisation_name(raw)
     except (KeyError, IndexError, TypeError, ValueError, AttributeError):
         return None
+
+
+def _organisation_name(bundle: dict[str, Any]) -> str:
+    """The billing hospital's name as the bundle gives it (for reports), else empty."""
+    for entry in bundle.get("entry") or []:
+        resource = entry.get("resource") or {}
+        if resource.get("resourceType") == "Organization" and resource.get("name"):
+            return str(resource["name"])
+    return ""
 
 
 def score_claims(
     model: FraudModel, facts: list[ClaimFacts], roster: InsuredRoster | None = None
 ) -> list[ScoredClaim]:
     """Scores with batch features over the file, in file order (earlier lines are history)."""
-    history = featurise(facts)
+    history = normed(featurise(facts), model.norms)
     return score_vectors(model, history.facts, feature_matrix(history.frame), roster)

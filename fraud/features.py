@@ -18,6 +18,7 @@ import pandas as pd
 from fraud.calendar import is_thai_holiday
 from fraud.facts import ClaimFacts
 from fraud.history import LATEST, ClaimHistory, PriorClaim
+from fraud.norms import NORM_FEATURES, Norms, RecentPrices, primary_key, recent_prices
 from fraud.reference import CHILDBEARING_AGES, CHILDBIRTH_CODES, CHILDBIRTH_DRG_PREFIX, DRGS, ITEMS
 
 CLAIM_FEATURES: Final = (
@@ -42,7 +43,10 @@ HISTORY_FEATURES: Final = (
     "identical_same_day",
     "hospital_surge",
 )
-FEATURES: Final = CLAIM_FEATURES + HISTORY_FEATURES
+STANDING_FEATURES: Final = ("hospital_standing",)
+FEATURES: Final = CLAIM_FEATURES + HISTORY_FEATURES + NORM_FEATURES + STANDING_FEATURES
+STANDING_DAYS: Final = 28
+STANDING_MIN_PRICE_Z: Final = 1.5
 COMPONENT_CODES: Final = frozenset({"LAB-HB", "LAB-HCT", "LAB-WBC", "LAB-PLT"})
 FIRST_VISIT_LOOKBACK: Final = 365
 SURGE_WEEKS: Final = 4
@@ -170,9 +174,43 @@ def _surge(week: int | np.ndarray, earlier: int | np.ndarray) -> float:
     return float((week + 1) / (earlier / SURGE_WEEKS + 1))
 
 
-def online_features(facts: ClaimFacts, history: ClaimHistory, sequence: int = LATEST) -> np.ndarray:
-    """The feature vector of one claim, in `FEATURES` order."""
+def standing_window(day: date) -> tuple[date, date]:
+    """The days whose claims make a hospital's standing on `day`: the 28 days before it."""
+    return day - timedelta(days=STANDING_DAYS), day - timedelta(days=1)
+
+
+def hospital_standing(
+    alerts: np.ndarray | float, claims: np.ndarray | float, rate: float, price_z: np.ndarray | float
+) -> np.ndarray:
+    """How far the hospital's recent share of price alerts exceeds the training rate (z-score).
+
+    Counted only for a claim that is itself priced above its norm: the hospital's standing
+    sharpens suspicion of an inflated claim, it does not make every claim of it suspect.
+    """
+    a, n, z = np.asarray(alerts, float), np.asarray(claims, float), np.asarray(price_z, float)
+    excess = (a - n * rate) / np.sqrt(n * rate * (1.0 - rate) + 1.0)
+    return np.asarray(np.where(z >= STANDING_MIN_PRICE_Z, np.maximum(excess, 0.0), 0.0))
+
+
+def online_features(
+    facts: ClaimFacts,
+    history: ClaimHistory,
+    sequence: int = LATEST,
+    norms: Norms | None = None,
+    standing: tuple[int, int] = (0, 0),
+    recent: RecentPrices | None = None,
+) -> np.ndarray:
+    """The feature vector of one claim, in `FEATURES` order.
+
+    `standing` is (price alerts, claims) of the hospital in `standing_window(facts.day)` and
+    `recent` its usual prices over those days (`fraud.norms.recent_prices`).
+    """
     values = claim_features(facts) | history_features(facts, history, sequence)
+    values |= norms.features(facts, recent) if norms else dict.fromkeys(NORM_FEATURES, 0.0)
+    rate = norms.alert_rate if norms else 0.0
+    values["hospital_standing"] = float(
+        hospital_standing(standing[0], standing[1], rate, values["price_z"])
+    )
     return np.array([values[name] for name in FEATURES], dtype=np.float64)
 
 
@@ -187,11 +225,24 @@ def facts_frame(facts: Iterable[ClaimFacts]) -> pd.DataFrame:
             f.signature,
             round(f.total, 2),
             peer_group(f),
+            primary_key(f),
+            f.setting,
             *claim_features(f).values(),
         )
         for f in facts
     ]
-    columns = ["identifier", "hcode", "cid", "day", "signature", "total", "peer", *CLAIM_FEATURES]
+    columns = [
+        "identifier",
+        "hcode",
+        "cid",
+        "day",
+        "signature",
+        "total",
+        "peer",
+        "key",
+        "setting",
+        *CLAIM_FEATURES,
+    ]
     frame = pd.DataFrame.from_records(rows, columns=columns)
     frame["position"] = np.arange(len(frame), dtype=np.int64)
     return frame
@@ -268,6 +319,52 @@ def _hospital_surge(frame: pd.DataFrame) -> np.ndarray:
     week = _earlier_in_window(hospital, frame, 6)
     earlier = _days_between(hospital, frame, 6 + 7 * SURGE_WEEKS, 7)
     return (week + 1) / (earlier / SURGE_WEEKS + 1)
+
+
+def with_norms(frame: pd.DataFrame, facts: list[ClaimFacts], norms: Norms) -> pd.DataFrame:
+    """The batch frame with the norm features and the hospital standing added."""
+    out = frame.copy()
+    recent = _recent_by_hospital_day(frame, facts)
+    rows = [
+        norms.features(f, recent[(f.hcode, int(day))])
+        for f, day in zip(facts, frame["day"].to_numpy(), strict=True)
+    ]
+    for name in NORM_FEATURES:
+        out[name] = np.array([r[name] for r in rows], dtype=np.float64)
+    out["price_alert"] = [norms.price_alert(f) for f in facts]
+    alerts, claims = _standing_counts(out)
+    out["hospital_standing"] = hospital_standing(
+        alerts, claims, norms.alert_rate, out["price_z"].to_numpy()
+    )
+    return out
+
+
+def _recent_by_hospital_day(
+    frame: pd.DataFrame, facts: list[ClaimFacts]
+) -> dict[tuple[str, int], RecentPrices]:
+    """Per hospital and service day, its usual prices over `standing_window` (earlier days)."""
+    out: dict[tuple[str, int], RecentPrices] = {}
+    days = frame["day"].to_numpy()
+    for hcode, rows in frame.groupby("hcode").indices.items():
+        order = rows[np.argsort(days[rows], kind="stable")]
+        sorted_days = days[order]
+        for day in np.unique(sorted_days):
+            low = np.searchsorted(sorted_days, day - STANDING_DAYS)
+            high = np.searchsorted(sorted_days, day)
+            out[(str(hcode), int(day))] = recent_prices([facts[i] for i in order[low:high]])
+    return out
+
+
+def _standing_counts(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the hospital's price alerts and claims in `standing_window` (earlier days)."""
+    hospital = pd.factorize(frame["hcode"])[0].astype(np.int64)
+    key = hospital * DAY_BITS + frame["day"].to_numpy(np.int64)
+    order = np.argsort(key, kind="stable")
+    keys = key[order]
+    cumulative = np.concatenate([[0], np.cumsum(frame["price_alert"].to_numpy(int)[order])])
+    low = np.searchsorted(keys, key - STANDING_DAYS)
+    high = np.searchsorted(keys, key)
+    return (cumulative[high] - cumulative[low]).astype(float), (high - low).astype(float)
 
 
 def feature_matrix(frame: pd.DataFrame) -> np.ndarray:

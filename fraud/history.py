@@ -42,6 +42,13 @@ class ClaimHistory(Protocol):
         """How many claims the hospital served from `start` to `end`, earlier than `before`."""
         ...
 
+    def hospital_claims(self, hcode: str, start: date, end: date) -> Sequence[ClaimFacts]:
+        """The hospital's claims served from `start` to `end` (whole days, for its standing).
+
+        Only hcode, codes, quantities and unit prices need to be filled in.
+        """
+        ...
+
 
 class NoHistory:
     """History for a scorer that knows nothing earlier (every claim looks like a first visit)."""
@@ -52,6 +59,9 @@ class NoHistory:
     def hospital_claim_count(self, hcode: str, start: date, end: date, before: Order) -> int:
         return 0
 
+    def hospital_claims(self, hcode: str, start: date, end: date) -> Sequence[ClaimFacts]:
+        return ()
+
 
 class MemoryHistory:
     """History held in memory, e.g. for an audit file or a test; arrival order is add order."""
@@ -59,6 +69,7 @@ class MemoryHistory:
     def __init__(self) -> None:
         self._people: dict[str, list[tuple[Order, PriorClaim]]] = defaultdict(list)
         self._hospitals: dict[str, list[Order]] = defaultdict(list)
+        self._hospital_facts: dict[str, list[tuple[Order, ClaimFacts]]] = defaultdict(list)
         self._count = 0
 
     def add(self, facts: ClaimFacts) -> int:
@@ -69,6 +80,7 @@ class MemoryHistory:
         prior = PriorClaim(facts.hcode, facts.day, facts.signature, facts.total, sequence)
         bisect.insort(self._people[facts.cid], (order, prior), key=lambda pair: pair[0])
         bisect.insort(self._hospitals[facts.hcode], order)
+        bisect.insort(self._hospital_facts[facts.hcode], (order, facts), key=lambda pair: pair[0])
         return sequence
 
     def extend(self, many: Iterable[ClaimFacts]) -> None:
@@ -86,3 +98,9 @@ class MemoryHistory:
         rows = self._hospitals.get(hcode, [])
         high = bisect.bisect_left(rows, min(before, (end, LATEST)))
         return max(0, high - bisect.bisect_left(rows, (start, -1)))
+
+    def hospital_claims(self, hcode: str, start: date, end: date) -> Sequence[ClaimFacts]:
+        rows = self._hospital_facts.get(hcode, [])
+        low = bisect.bisect_left(rows, (start, -1), key=lambda pair: pair[0])
+        high = bisect.bisect_left(rows, (end, LATEST), key=lambda pair: pair[0])
+        return [facts for _, facts in rows[low:high]]

@@ -28,6 +28,7 @@ from fraud.frozen import (
     freeze_forest,
     freeze_hbos,
 )
+from fraud.norms import Norms
 
 if TYPE_CHECKING:
     from pyod.models.ecod import ECOD
@@ -39,7 +40,7 @@ POOLED: Final = "all"
 MIN_GROUP_ROWS: Final = 200
 RANK_KNOTS: Final = 2001
 SCORE_SAMPLE: Final = 50_000
-ARTEFACT_FORMAT: Final = "claimgw-fraud-model/1"
+ARTEFACT_FORMAT: Final = "claimgw-fraud-model/2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,26 @@ class GroupModel:
         """Mean training percentile of the three detectors (rank combination), in [0, 1]."""
         return self.score_and_share(x)[0]
 
+    def score_and_below(self, x: np.ndarray, shifted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The combined score of `x`, and training rows strictly below `shifted`, per feature.
+
+        One ECDF lookup serves both (every step is element-wise, so rows never mix).
+        """
+        k = x.shape[0]
+        at_or_below, below = self.ecod.ecdf.counts(np.vstack([x, shifted]))
+        raw = np.column_stack(
+            [
+                self.ecod.score_counts(at_or_below[:k], below[:k]),
+                self.forest.score(x),
+                self.hbos.score(x),
+            ]
+        )
+        ranks = [
+            np.searchsorted(self.knots[:, j], raw[:, j], side="right") / self.knots.shape[0]
+            for j in range(raw.shape[1])
+        ]
+        return (ranks[0] + ranks[1] + ranks[2]) / 3, below[k:]
+
     def score_and_share(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The combined score and, per feature, the share of peer training claims strictly below."""
         at_or_below, below = self.ecod.ecdf.counts(x)
@@ -91,6 +112,36 @@ class GroupModel:
 
 
 @dataclass(slots=True)
+class Calibration:
+    """How much each signal weighs, learned from the training history (and labels, if any).
+
+    - `rule_rate`: the share of training claims each rule fired on (evidence = -ln rate);
+    - `evidence_knots`: quantiles of training evidence (unsupervised risk = training percentile);
+    - `platt`: (a, b) of P(fraud) = sigmoid(a * evidence + b), fitted on labels;
+    - `supervised`: a logistic combiner over every signal's evidence, fitted on labels.
+    """
+
+    rule_rate: dict[str, float] = field(default_factory=dict)
+    rule_measured: list[str] = field(default_factory=list)
+    evidence_knots: list[float] = field(default_factory=list)
+    platt: list[float] | None = None
+    supervised: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule_rate": self.rule_rate,
+            "rule_measured": self.rule_measured,
+            "evidence_knots": self.evidence_knots,
+            "platt": self.platt,
+            "supervised": self.supervised,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Calibration:
+        return cls(**data)
+
+
+@dataclass(slots=True)
 class FraudModel:
     """A trained, frozen model version."""
 
@@ -98,11 +149,14 @@ class FraudModel:
     groups: dict[str, GroupModel]
     threshold: Threshold
     meta: dict[str, Any] = field(default_factory=dict)
+    norms: Norms = field(default_factory=Norms)
+    calibration: Calibration = field(default_factory=Calibration)
 
-    def group_for(self, peer: str) -> tuple[str, GroupModel]:
-        """The peer group's model, or the pooled one for a group too small to have its own."""
-        if peer in self.groups:
-            return peer, self.groups[peer]
+    def group_for(self, key: str, setting: str = "") -> tuple[str, GroupModel]:
+        """The claim's own peer group (setting and first code), else its setting's, else pooled."""
+        for name in (key, f"setting:{setting}"):
+            if name in self.groups:
+                return name, self.groups[name]
         return POOLED, self.groups[POOLED]
 
 
@@ -115,11 +169,13 @@ def train_groups(
     """Fit ECOD, IForest and HBOS on every peer group big enough, plus the pooled fallback."""
     x_all = frame.loc[:, list(FEATURES)].to_numpy(dtype=np.float64)
     groups = {POOLED: train_group(x_all, seed=seed)}
-    for peer, index in frame.groupby("peer").indices.items():
+    names = pd.concat([frame["key"], "setting:" + frame["setting"]], ignore_index=True)
+    rows = np.concatenate([np.arange(len(frame)), np.arange(len(frame))])
+    for peer, index in names.groupby(names).indices.items():
         if len(index) >= MIN_GROUP_ROWS:
             if progress:
                 progress(f"peer group {peer}: {len(index)} claims")
-            groups[str(peer)] = train_group(x_all[index], seed=seed)
+            groups[str(peer)] = train_group(x_all[rows[index]], seed=seed)
     return groups
 
 
@@ -185,6 +241,8 @@ def dump_model(model: FraudModel) -> bytes:
         "groups": sorted(model.groups),
         "threshold": model.threshold.as_dict(),
         "features": list(FEATURES),
+        "norms": model.norms.as_dict(),
+        "calibration": model.calibration.as_dict(),
         **model.meta,
     }
     arrays["meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8)
@@ -234,8 +292,11 @@ def load_model(data: bytes) -> FraudModel:
         raise ValueError("the artefact was trained on other features than this code computes")
     groups = {name: _load_group(arrays, name, len(meta["features"])) for name in meta["groups"]}
     t = meta.pop("threshold")
+    norms = Norms.from_dict(meta.pop("norms"))
+    calibration = Calibration.from_dict(meta.pop("calibration"))
     extra = {k: v for k, v in meta.items() if k not in ("format", "version", "groups", "features")}
-    return FraudModel(meta["version"], groups, Threshold(t["mode"], t["value"], t["risk"]), extra)
+    threshold = Threshold(t["mode"], t["value"], t["risk"])
+    return FraudModel(meta["version"], groups, threshold, extra, norms, calibration)
 
 
 def _load_group(arrays: dict[str, np.ndarray], name: str, width: int) -> GroupModel:

@@ -1,8 +1,21 @@
-"""One risk score from rules and the frozen model, with reasons a reviewer can act on."""
+"""One calibrated risk score from rules, learned norms and the frozen detectors, with reasons.
+
+Every signal is weighed by how rare it was in the training history:
+- a rule that fired on a share `r` of training claims gives evidence -ln r (a rule that never
+  fired is strong evidence; one that fires on 40% of the history is weak);
+- a feature whose value only a share `p` of the claim's training peers reached gives
+  evidence -ln(K p), K being the number of features (so that one claim with many mildly unusual
+  features does not outrank one clear breach);
+- the detectors' combined percentile `q` gives -ln(1 - q).
+A claim's evidence is its strongest signal plus a decaying share of the next ones. The risk is
+the evidence's percentile in training (no labels) or P(fraud) fitted on labels (Platt); with
+labels a supervised combiner over all signals is reported beside it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -12,126 +25,148 @@ from fhir_mappings.adjudication import Adjudication
 from fhir_mappings.claim import SubmittedClaim
 from fraud.assessment import FraudAssessment
 from fraud.facts import ClaimFacts, facts_from_claim
-from fraud.features import FEATURES, online_features, peer_group
+from fraud.features import FEATURES, online_features, standing_window
+from fraud.frozen import row_sum
 from fraud.history import LATEST, ClaimHistory
 from fraud.model import FraudModel, GroupModel
-from fraud.rules import InsuredRoster, Rule, rule_hits, rule_risk
+from fraud.norms import PRICE_ALERT_Z, RecentPrices, primary_key, recent_prices
+from fraud.reasons import Reason, explain
+from fraud.rules import RULES, InsuredRoster, rule_hits
 
-NOTABLE_PEER_SHARE: Final = 0.95
-MAX_FEATURE_REASONS: Final = 3
-FEATURE_WORDS: Final = {
-    "amount_log": "amount",
-    "lines": "number of billed lines",
-    "price_ratio": "price against the reference tariff",
-    "max_unit_ratio": "highest unit price against the tariff",
-    "max_quantity_log": "largest billed quantity",
-    "stay_ratio": "length of stay against the DRG's expected stay",
-    "adjrw_ratio": "adjusted RW against the DRG's RW",
-    "off_hours": "night-time service",
-    "weekend_or_holiday": "weekend or holiday service",
-    "misfit": "codes unfit for the patient's sex or age",
-    "component_lines": "separately billed test components",
-    "person_claims_7d": "the patient's claims in the last 7 days",
-    "person_claims_30d": "the patient's claims in the last 30 days",
-    "person_hospitals_30d": "hospitals the patient used in 30 days",
-    "first_visit": "first visit at this hospital",
-    "same_care_2d": "repeats of the same care within 2 days",
-    "identical_same_day": "identical claims on the same day",
-    "hospital_surge": "the hospital's claim volume this week against the 4 weeks before",
+__all__ = ["OnlineScorer", "Reason", "ScoredClaim", "parse_reasons", "score_vectors"]
+
+SIGNALS: Final = (
+    *(f"rule:{rule.code}" for rule in RULES),
+    *(f"feature:{name}" for name in FEATURES),
+    "model",
+)
+DECAY: Final = (1.0, 0.5, 0.25, 0.125)
+# How far beyond its peers a value must be before it counts: a learned-norm feature is
+# compared one bandwidth lower, so a claim just past the history's maximum (a clean history
+# has short tails) is not taken for an extreme one. Units are the features' own.
+BANDWIDTH: Final = {
+    "price_z": 2.0,
+    "amount_z": 2.0,
+    "quantity_z": 2.0,
+    "extra_lines": 1.0,
+    "rare_companions": 0.5,
+    "hour_rarity": 0.5,
+    "hospital_standing": 2.0,
+    "adjrw_ratio": 0.1,
+    "stay_ratio": 0.25,
+    "price_ratio": 0.2,
+    "max_unit_ratio": 0.2,
 }
-PEER_WORDS: Final = {
-    "dialysis": "hemodialysis sessions",
-    "opd": "outpatient visits",
-    "ipd": "inpatient stays",
-    "dental": "dental visits",
-    "prenatal": "prenatal visits",
-    "birth": "childbirths",
-    "er": "emergency visits",
-    "all": "claims",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Reason:
-    """Why a claim scored as it did: a code and a sentence."""
-
-    code: str
-    text: str
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.text}"
+BANDWIDTHS: Final = np.array([BANDWIDTH.get(name, 0.0) for name in FEATURES])
+PRIOR_RULE_RATE: Final = {"high": 0.0, "medium": 0.01, "low": 0.1}
+HIGH_RULE_FLAGS_BELOW: Final = 0.01
+MAX_EVIDENCE: Final = 25.0
 
 
 @dataclass(frozen=True, slots=True)
 class ScoredClaim:
-    """A claim's risk, whether it is flagged, and why."""
+    """A claim's risk, whether it is flagged, why, and the evidence behind it."""
 
     identifier: str
     score: float
     flagged: bool
     model_score: float
     reasons: tuple[Reason, ...]
+    evidence: float = 0.0
+    supervised: float | None = None
+    price_alert: bool = False
 
     def assessment(self, version: str) -> FraudAssessment:
         return FraudAssessment(
             score=self.score,
             flagged=self.flagged,
-            reasons=tuple(str(r) for r in self.reasons),
+            reasons=tuple(r.stored() for r in self.reasons),
             model_version=version,
         )
 
 
-def combine(
+def parse_reasons(stored: str | None) -> list[tuple[str, str, str]]:
+    """`claims.fraud_reasons` back into (code, English text, Thai text) per reason."""
+    return [reason.as_tuple() for reason in Reason.parse_many(stored)]
+
+
+def rule_rate(model: FraudModel, code: str, training_claims: int) -> float:
+    """The share of training claims a rule fired on (a prior by severity when not measured)."""
+    rate = model.calibration.rule_rate.get(code)
+    if rate is not None:
+        return rate
+    severity = next(rule.severity for rule in RULES if rule.code == code)
+    return max(PRIOR_RULE_RATE[severity], 1.0 / (training_claims + 2))
+
+
+def evidence_matrix(
+    model: FraudModel, hits: np.ndarray, tail: np.ndarray, model_score: np.ndarray
+) -> np.ndarray:
+    """Per claim and signal, the evidence: -ln of how rare the signal was in training."""
+    n_train = int(model.meta.get("training_claims", 1000))
+    rates = np.array([rule_rate(model, rule.code, n_train) for rule in RULES])
+    rule_e = np.where(hits, -np.log(rates), 0.0)
+    feature_e = np.maximum(-np.log(len(FEATURES) * tail), 0.0)
+    model_e = -np.log(np.maximum(1.0 - model_score, 1.0 / 2001))
+    return np.asarray(np.minimum(np.column_stack([rule_e, feature_e, model_e]), MAX_EVIDENCE))
+
+
+def combine_evidence(evidence: np.ndarray) -> np.ndarray:
+    """The strongest signal plus a decaying share of the next three."""
+    top = -np.sort(-evidence, axis=1)[:, : len(DECAY)]
+    return row_sum(top * np.array(DECAY[: top.shape[1]]))
+
+
+def risk_of(model: FraudModel, evidence: np.ndarray) -> np.ndarray:
+    """Calibrated risk: P(fraud) when fitted on labels, else the training percentile."""
+    cal = model.calibration
+    if cal.platt:
+        a, b = cal.platt
+        return np.asarray(1.0 / (1.0 + np.exp(-(a * evidence + b))))
+    knots = np.asarray(cal.evidence_knots or [0.0])
+    return np.asarray(np.searchsorted(knots, evidence, side="right") / len(knots))
+
+
+def supervised_of(model: FraudModel, evidence: np.ndarray) -> np.ndarray | None:
+    """The supervised combiner's P(fraud), when the model was trained with labels."""
+    sup = model.calibration.supervised
+    if not sup:
+        return None
+    logit = row_sum(evidence * np.asarray(sup["coef"])) + float(sup["intercept"])
+    return np.asarray(1.0 / (1.0 + np.exp(-logit)))
+
+
+def rule_hit_matrix(
+    facts: Sequence[ClaimFacts], x: np.ndarray, roster: InsuredRoster | None
+) -> np.ndarray:
+    hits = np.zeros((len(facts), len(RULES)), dtype=bool)
+    index = {rule.code: j for j, rule in enumerate(RULES)}
+    for i, f in enumerate(facts):
+        for rule in rule_hits(f, dict(zip(FEATURES, x[i].tolist(), strict=True)), roster):
+            hits[i, index[rule.code]] = True
+    return hits
+
+
+def signal_evidence(
     model: FraudModel,
-    facts: ClaimFacts,
-    vector: np.ndarray,
-    model_score: float,
-    peer_share: np.ndarray,
-    roster: InsuredRoster | None,
-) -> ScoredClaim:
-    """Rules and model as one score in [0, 1]; flagged above the threshold or on a high rule."""
-    hits = rule_hits(facts, dict(zip(FEATURES, vector.tolist(), strict=True)), roster)
-    risk = 1.0 - (1.0 - model_score) * (1.0 - rule_risk(hits))
-    flagged = risk >= model.threshold.risk or any(rule.severity == "high" for rule in hits)
-    peer, _ = model.group_for(peer_group(facts))
-    reasons = (
-        _rule_reasons(hits)
-        + _feature_reasons(peer, peer_share, flagged)
-        + (Reason("MODEL", f"model {model.version} score {model_score:.3f}, risk {risk:.3f}"),)
-    )
-    return ScoredClaim(facts.identifier, round(risk, 6), flagged, model_score, reasons)
-
-
-def _rule_reasons(hits: tuple[Rule, ...]) -> tuple[Reason, ...]:
-    return tuple(
-        Reason(rule.code, f"{rule.text_en} ({rule.text_th}) [{rule.severity}]") for rule in hits
-    )
-
-
-def _feature_reasons(peer: str, share_below: np.ndarray, flagged: bool) -> tuple[Reason, ...]:
-    """Features far into their peer group's upper tail, most extreme first."""
-    order = np.argsort(-share_below, kind="stable")
-    notable = [j for j in order[:MAX_FEATURE_REASONS] if share_below[j] >= NOTABLE_PEER_SHARE]
-    if flagged and not notable:
-        notable = [int(order[0])]
-    return tuple(
-        Reason(
-            f"PEER-{FEATURES[j].upper()}",
-            f"{FEATURE_WORDS[FEATURES[j]]} is above {_percent(share_below[j])} of "
-            f"{PEER_WORDS.get(peer, 'claims')} at peer hospitals",
-        )
-        for j in notable
-    )
-
-
-def _percent(share: float) -> str:
-    return f"{np.floor(share * 1000) / 10:.1f}%"
-
-
-def peer_share_below(group: GroupModel, x: np.ndarray) -> np.ndarray:
-    """Per feature, the share of the peer group's training claims strictly below the value."""
-    _, below = group.ecod.ecdf.counts(x)
-    return np.asarray(below / max(group.ecod.ecdf.rows, 1))
+    facts: Sequence[ClaimFacts],
+    x: np.ndarray,
+    roster: InsuredRoster | None = None,
+    hits: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Rule hits, feature tail shares, detector scores, evidence matrix and group per claim."""
+    names = [model.group_for(primary_key(f), f.setting)[0] for f in facts]
+    peers = np.array(names, dtype=object)
+    model_scores, tail = np.zeros(len(facts)), np.ones_like(x)
+    for name in set(names):
+        rows = np.flatnonzero(peers == name)
+        group = model.groups[name]
+        model_scores[rows], below = group.score_and_below(x[rows], x[rows] - BANDWIDTHS)
+        n = group.ecod.ecdf.rows
+        tail[rows] = (n - below + 1.0) / (n + 1.0)
+    if hits is None:
+        hits = rule_hit_matrix(facts, x, roster)
+    return hits, tail, model_scores, evidence_matrix(model, hits, tail, model_scores), names
 
 
 def score_vectors(
@@ -141,31 +176,110 @@ def score_vectors(
     roster: InsuredRoster | None = None,
 ) -> list[ScoredClaim]:
     """Score many claims whose feature vectors are already computed (batch path)."""
-    peers = np.array([model.group_for(peer_group(f))[0] for f in facts])
-    model_scores, shares = np.zeros(len(facts)), np.zeros_like(x)
-    for name in np.unique(peers) if len(facts) else []:
-        rows = np.flatnonzero(peers == name)
-        model_scores[rows], shares[rows] = model.groups[str(name)].score_and_share(x[rows])
-    return [
-        combine(model, f, x[i], float(model_scores[i]), shares[i], roster)
-        for i, f in enumerate(facts)
-    ]
+    if not len(facts):
+        return []
+    hits, tail, model_scores, evidence, names = signal_evidence(model, facts, x, roster)
+    total = combine_evidence(evidence)
+    risk = risk_of(model, total)
+    supervised = supervised_of(model, evidence)
+    n_train = int(model.meta.get("training_claims", 1000))
+    high = np.array(
+        [
+            rule.severity == "high" and rule_rate(model, rule.code, n_train) < HIGH_RULE_FLAGS_BELOW
+            for rule in RULES
+        ]
+    )
+    out = []
+    for i, f in enumerate(facts):
+        flagged = bool(risk[i] >= model.threshold.risk or (hits[i] & high).any())
+        reasons = explain(
+            model,
+            f,
+            x[i],
+            hits=hits[i],
+            tail=tail[i],
+            model_score=float(model_scores[i]),
+            group=model.groups[names[i]],
+            group_name=names[i],
+            flagged=flagged,
+        )
+        out.append(
+            ScoredClaim(
+                f.identifier,
+                round(float(risk[i]), 6),
+                flagged,
+                float(model_scores[i]),
+                reasons,
+                float(total[i]),
+                None if supervised is None else float(supervised[i]),
+                bool(x[i][FEATURES.index("price_z")] >= PRICE_ALERT_Z),
+            )
+        )
+    return out
+
+
+StandingCache = dict[tuple[str, str], tuple[int, int, RecentPrices]]
 
 
 class OnlineScorer:
-    """Scores one claim at a time against earlier claims, as the gateway does in `$submit`."""
+    """Scores one claim at a time against earlier claims, as the gateway does in `$submit`.
+
+    The hospital's standing (its price alerts over the 28 days before the claim's day) is
+    computed once per hospital and day and kept in `standing_cache` (pass a shared dict to keep
+    it across scorers; an entry never changes once its days are over).
+    """
 
     def __init__(
-        self, model: FraudModel, history: ClaimHistory, roster: InsuredRoster | None = None
+        self,
+        model: FraudModel,
+        history: ClaimHistory,
+        roster: InsuredRoster | None = None,
+        standing_cache: StandingCache | None = None,
     ) -> None:
         self.model = model
         self.history = history
         self.roster = roster
+        self.standing_cache: StandingCache = {} if standing_cache is None else standing_cache
+        self._alerts: dict[tuple[str, str], bool] = {}
+
+    def standing(self, facts: ClaimFacts) -> tuple[int, int, RecentPrices]:
+        """(price alerts, claims, usual prices) of the hospital in the 28 days before the day."""
+        key = (facts.hcode, facts.day.isoformat())
+        found = self.standing_cache.get(key)
+        if found is None:
+            start, end = standing_window(facts.day)
+            claims = self.history.hospital_claims(facts.hcode, start, end)
+            alert: Callable[[ClaimFacts], bool] = self.model.norms.price_alert
+            alerts = sum(1 for c in claims if self._alert(c, alert))
+            found = (alerts, len(claims), recent_prices(claims))
+            self.standing_cache[key] = found
+        return found
+
+    def _alert(self, facts: ClaimFacts, alert: Callable[[ClaimFacts], bool]) -> bool:
+        key = (facts.hcode, facts.identifier)
+        known = self._alerts.get(key)
+        if known is None:
+            known = self._alerts[key] = alert(facts)
+        return known
 
     def score_facts(self, facts: ClaimFacts, sequence: int = LATEST) -> ScoredClaim:
         """The risk of one claim."""
-        vector = online_features(facts, self.history, sequence)
+        alerts, claims, recent = self.standing(facts)
+        vector = online_features(
+            facts, self.history, sequence, self.model.norms, (alerts, claims), recent
+        )
         return score_vectors(self.model, [facts], vector[None, :], self.roster)[0]
 
     def __call__(self, claim: SubmittedClaim, adjudication: Adjudication) -> FraudAssessment:
         return self.score_facts(facts_from_claim(claim)).assessment(self.model.version)
+
+
+def peer_share_below(group: GroupModel, x: np.ndarray) -> np.ndarray:
+    """Per feature, the share of the peer group's training claims strictly below the value."""
+    _, below = group.ecod.ecdf.counts(x)
+    return np.asarray(below / max(group.ecod.ecdf.rows, 1))
+
+
+def evidence_of_rule(model: FraudModel, code: str) -> float:
+    """The evidence a rule hit carries in this model (for tests and docs)."""
+    return -math.log(rule_rate(model, code, int(model.meta.get("training_claims", 1000))))

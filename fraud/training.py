@@ -14,13 +14,23 @@ import orjson
 import pandas as pd
 
 from fraud.facts import ClaimFacts, facts_from_bundle
-from fraud.features import batch_features, facts_frame, feature_matrix
-from fraud.model import FraudModel, Threshold, choose_threshold, new_version, train_groups
-from fraud.rules import RULES_VERSION
-from fraud.scoring import score_vectors
+from fraud.features import batch_features, facts_frame, feature_matrix, with_norms
+from fraud.model import (
+    Calibration,
+    FraudModel,
+    Threshold,
+    choose_threshold,
+    new_version,
+    train_groups,
+)
+from fraud.norms import Norms, learn_norms
+from fraud.rules import RULES, RULES_VERSION, InsuredRoster
+from fraud.scoring import combine_evidence, risk_of, rule_hit_matrix, signal_evidence
 
 CHUNK: Final = 50_000
 THRESHOLD_SAMPLE: Final = 100_000
+EVIDENCE_KNOTS: Final = 2001
+MIN_LABELS: Final = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +76,11 @@ def facts_of_file(path: Path) -> Iterator[ClaimFacts]:
     return (facts_from_bundle(bundle) for bundle in read_bundles(path))
 
 
+def normed(history: History, norms: Norms) -> History:
+    """The history with the norm features computed against `norms`."""
+    return History(with_norms(history.frame, history.facts, norms), history.facts)
+
+
 def train_model(
     history: History,
     *,
@@ -74,19 +89,78 @@ def train_model(
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
     version: str | None = None,
+    labels: dict[str, int] | None = None,
+    roster: InsuredRoster | None = None,
 ) -> FraudModel:
-    """Train, freeze and set the threshold on a sample of training risk."""
+    """Learn the norms, train and freeze the detectors, weigh every signal, set the threshold.
+
+    `labels` (identifier → 0/1) fit the calibration and the supervised combiner; `roster`
+    lets the roster rules' firing rates be measured instead of assumed.
+    """
     started = time.perf_counter()
+    norms = learn_norms(history.facts)
+    history = normed(history, norms)
     groups = train_groups(history.frame, seed=seed, progress=progress)
-    draft = FraudModel(version or new_version(), groups, Threshold(mode, value, 1.0))
+    draft = FraudModel(version or new_version(), groups, Threshold(mode, value, 1.0), norms=norms)
+    draft.meta = {"training_claims": len(history.facts)}
+    x_all = feature_matrix(history.frame)
+    hits = rule_hit_matrix(history.facts, x_all, roster)
+    draft.calibration = _rule_rates(hits, roster is not None)
     sample = _sample(len(history.facts), seed)
-    x = feature_matrix(history.frame.iloc[sample])
-    scored = score_vectors(draft, [history.facts[i] for i in sample], x)
-    risk = np.array([s.score for s in scored])
+    facts = [history.facts[i] for i in sample]
+    *_, evidence, _ = signal_evidence(draft, facts, x_all[sample], hits=hits[sample])
+    total = combine_evidence(evidence)
+    draft.calibration.evidence_knots = np.quantile(
+        total, np.linspace(0, 1, min(EVIDENCE_KNOTS, len(total)))
+    ).tolist()
+    fitted = _fit_labels(draft.calibration, facts, evidence, total, labels or {}, seed)
+    risk = risk_of(draft, total)
     days = int(history.frame["day"].nunique()) * len(sample) / max(len(history.facts), 1)
     draft.threshold = choose_threshold(risk, max(1, round(days)), mode=mode, value=value)
     draft.meta = _metadata(history, groups, risk, draft.threshold, time.perf_counter() - started)
+    draft.meta["labels"] = fitted
     return draft
+
+
+def _rule_rates(hits: np.ndarray, roster_measured: bool) -> Calibration:
+    n = hits.shape[0]
+    rates, measured = {}, []
+    for j, rule in enumerate(RULES):
+        if rule.needs_roster and not roster_measured:
+            continue
+        rates[rule.code] = float((hits[:, j].sum() + 1.0) / (n + 2.0))
+        measured.append(rule.code)
+    return Calibration(rule_rate=rates, rule_measured=measured)
+
+
+def _fit_labels(
+    calibration: Calibration,
+    facts: list[ClaimFacts],
+    evidence: np.ndarray,
+    total: np.ndarray,
+    labels: dict[str, int],
+    seed: int,
+) -> dict[str, Any]:
+    """Platt calibration of the evidence and a supervised combiner, when labels are given."""
+    known = np.array([f.identifier in labels for f in facts])
+    y = np.array([labels.get(f.identifier, 0) for f in facts])[known]
+    positives = int(y.sum())
+    summary: dict[str, Any] = {"labelled": int(known.sum()), "positives": positives}
+    if positives < MIN_LABELS or len(y) - positives < MIN_LABELS:
+        summary["used"] = False
+        return summary
+    from sklearn.linear_model import LogisticRegression  # training only
+
+    platt = LogisticRegression(C=100.0).fit(total[known, None], y)
+    calibration.platt = [float(platt.coef_[0, 0]), float(platt.intercept_[0])]
+    combiner = LogisticRegression(C=1.0, max_iter=2000, random_state=seed)
+    combiner.fit(evidence[known], y)
+    calibration.supervised = {
+        "coef": combiner.coef_[0].tolist(),
+        "intercept": float(combiner.intercept_[0]),
+    }
+    summary["used"] = True
+    return summary
 
 
 def _sample(n: int, seed: int) -> np.ndarray:
@@ -121,7 +195,8 @@ def _metadata(
         "training_claims": len(history.facts),
         "peer_groups": {name: group.rows for name, group in groups.items()},
         "detectors": ["ecod", "iforest", "hbos"],
-        "combination": "mean training percentile of the three detectors per peer group",
+        "combination": "evidence = strongest signal + decaying share of the next three; "
+        "each signal weighted by its rarity in training",
         "score_distribution": score_distribution(risk),
         "metrics": {
             "train_flagged_share": float(np.mean(risk >= threshold.risk)) if len(risk) else 0.0,

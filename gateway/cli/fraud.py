@@ -17,7 +17,17 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 
-from gateway.cli.output import console, errors, fail, print_json, print_table
+from gateway.cli import labels
+from gateway.cli.database import engine_for_reading
+from gateway.cli.output import (
+    console,
+    errors,
+    fail,
+    id_column,
+    print_json,
+    print_rows,
+    print_table,
+)
 from gateway.db import make_engine, session_scope, upgrade_database
 from gateway.settings import get_settings
 
@@ -27,6 +37,7 @@ if TYPE_CHECKING:
     from fraud.training import History
 
 app = typer.Typer(help="Fraud models and audits.", no_args_is_help=True)
+app.add_typer(labels.app, name="labels")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
 ModelOpt = Annotated[
@@ -71,11 +82,21 @@ def train(
         float, typer.Option(help="e.g. 99 (percentile) or 20 (claims per day)")
     ] = 99.0,
     seed: Annotated[int, typer.Option(help="Seed of the isolation forests")] = 0,
+    labels: Annotated[
+        Path | None,
+        typer.Option(help="CSV identifier,label,pattern: calibrate and fit the supervised layer"),
+    ] = None,
+    roster: RosterOpt = None,
     out: Annotated[Path | None, typer.Option(help="Also write the artefact to this file")] = None,
     promote: Annotated[bool, typer.Option(help="Make the new version active at once")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Train ECOD, IForest and HBOS per peer group, freeze them and register a version."""
+    """Learn norms, train detectors per peer group, weigh every signal, register a version.
+
+    With --from-db the reviewers' decisions (when the review module provides them) are the
+    labels; --labels FILE gives them explicitly.
+    """
+    from fraud.evaluate import Labels
     from fraud.model import dump_model
     from fraud.training import train_model
 
@@ -87,13 +108,16 @@ def train(
     history = _read_history(engine, input_path)
     if len(history.facts) < 50:
         fail(f"need at least 50 claims to train, found {len(history.facts)}")
-    with errors.status("training detectors per peer group"):
+    known = Labels.from_csv(labels).label if labels else (_db_labels(engine) if from_db else {})
+    with errors.status("learning norms and training detectors per peer group"):
         model = train_model(
             history,
             mode=threshold_mode,
             value=threshold_value,
             seed=seed,
             progress=lambda message: errors.log(message),
+            labels=known,
+            roster=_roster(roster),
         )
     artefact = dump_model(model)
     if out:
@@ -111,9 +135,39 @@ def train(
     print_json(summary) if as_json else console.print(
         f"trained {model.version} on {len(history.facts):,} claims; "
         f"artefact {len(artefact):,} bytes; "
-        f"threshold risk {model.threshold.risk:.4f} ({threshold_mode} {threshold_value:g})"
+        f"threshold risk {model.threshold.risk:.4f} ({threshold_mode} {threshold_value:g}); "
+        + _labels_note(model.meta.get("labels", {}))
         + ("; promoted" if promote else f"; promote with: claimgw fraud promote {model.version}")
     )
+
+
+def _labels_note(summary: dict[str, Any]) -> str:
+    if summary.get("used"):
+        return (
+            f"calibrated on {summary['labelled']:,} labels ({summary['positives']:,} fraud), "
+            "supervised layer fitted"
+        )
+    if summary.get("labelled"):
+        return f"{summary['labelled']:,} labels, too few frauds to calibrate: risk is a percentile"
+    return "no labels: risk is the training percentile"
+
+
+def reviewer_label_rows(engine: Engine) -> list[Any] | None:
+    """Reviewers' labels from the review module, or None when it does not provide them yet."""
+    try:
+        from gateway.review.labels import reviewer_labels  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    with session_scope(engine) as session:
+        return list(reviewer_labels(session))
+
+
+def _db_labels(engine: Engine) -> dict[str, int]:
+    rows = reviewer_label_rows(engine)
+    if rows is None:
+        errors.print("reviewer labels are not available yet: training without labels")
+        return {}
+    return {str(r.identifier): int(r.label) for r in rows}
 
 
 def _read_history(engine: Engine, input_path: Path | None) -> History:
@@ -151,6 +205,7 @@ def promote(
     as_json: JsonOpt = False,
 ) -> None:
     """Make a version the active one (running gateways pick it up within seconds)."""
+    from gateway.audit.trail import admin_event, os_user
     from gateway.scoring.repository import ModelRegistry
 
     engine = _engine()
@@ -158,7 +213,8 @@ def promote(
         registry = ModelRegistry(session)
         if registry.get(version) is None:
             fail(f"no model version {version!r}; see claimgw fraud list")
-        registry.promote(version, by="cli")
+        registry.promote(version, by=os_user())  # the OS or staff user, never a constant
+        admin_event(session, action="fraud.promote", entity_type="FraudModel", entity_id=version)
     print_json({"active": version}) if as_json else console.print(
         f"{version} is now the active fraud model"
     )
@@ -169,7 +225,7 @@ def list_versions(as_json: JsonOpt = False) -> None:
     """Registered model versions, newest first."""
     from gateway.scoring.repository import ModelRegistry
 
-    engine = _engine()
+    engine = engine_for_reading()
     with session_scope(engine) as session:
         rows = [
             (
@@ -187,7 +243,7 @@ def list_versions(as_json: JsonOpt = False) -> None:
     if as_json:
         print_json([dict(zip(columns, row, strict=True)) for row in rows])
     else:
-        print_table("fraud model versions", columns, rows)
+        print_rows("fraud model versions", [id_column("version"), *columns[1:]], rows)
 
 
 def _model(model_file: Path | None, version: str | None) -> FraudModel:
@@ -196,7 +252,7 @@ def _model(model_file: Path | None, version: str | None) -> FraudModel:
 
     if model_file is not None:
         return load_model(model_file.read_bytes())
-    engine = _engine()
+    engine = engine_for_reading()
     with session_scope(engine) as session:
         registry = ModelRegistry(session)
         name = version or registry.active_version()
@@ -240,7 +296,7 @@ def score(
                     s.identifier,
                     f"{s.score:.6f}",
                     int(s.flagged),
-                    ";".join(r.code for r in s.reasons),
+                    ";".join(r.code for r in s.reasons) if s.flagged else "",
                 ]
             )
     summary = {
@@ -258,17 +314,34 @@ def score(
 
 @app.command("evaluate")
 def evaluate_cmd(
-    input_path: Annotated[Path, typer.Option("--input", help="Claim bundles, NDJSON")],
-    labels: Annotated[Path, typer.Option(help="CSV: identifier,label,pattern")],
-    report: Annotated[Path, typer.Option(help="Folder for plots and summary.md")],
+    input_path: Annotated[
+        Path | None, typer.Option("--input", help="Claim bundles, NDJSON")
+    ] = None,
+    labels: Annotated[Path | None, typer.Option(help="CSV: identifier,label,pattern")] = None,
+    report: Annotated[Path | None, typer.Option(help="Folder for plots and summary.md")] = None,
+    from_db: Annotated[
+        bool,
+        typer.Option("--from-db", help="Miss rate and flag precision from reviewers' decisions"),
+    ] = False,
     model_file: ModelOpt = None,
     version: VersionOpt = None,
     roster: RosterOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """ROC-AUC, AP, precision@k, recall per pattern, colluding hospital's rank, plots, summary."""
+    """ROC-AUC, AP, precision@k, calibration, recall per pattern, hospital ranking, plots.
+
+    With --from-db: precision of flags and miss rate (from the random audit of unflagged
+    claims) with 95% intervals, overall and per month, from the reviewers' decisions.
+    """
+    if from_db:
+        _evaluate_from_db(as_json)
+        return
+    if input_path is None or labels is None or report is None:
+        fail("give --input, --labels and --report (or --from-db)")
+        return
     from fraud.audit import read_claims, score_claims
     from fraud.evaluate import Labels, evaluate, scored_frame, write_report
+    from fraud.providers import period_alerts
 
     model = _model(model_file, version)
     with errors.status("reading and scoring"):
@@ -279,47 +352,146 @@ def evaluate_cmd(
         [f.hcode for f in found.facts],
         [s.score for s in scored],
         Labels.from_csv(labels),
+        flagged=[s.flagged for s in scored],
+        price_alerts=period_alerts(found.facts, model.norms),
     )
-    result = evaluate(frame)
+    result = evaluate(frame, names=found.names, threshold=model.threshold.risk)
     files = write_report(frame, result, report, model_version=model.version)
     payload: dict[str, Any] = {
         **result.as_dict(),
         "model_version": model.version,
         "files": [str(f) for f in files],
     }
+    if scored and scored[0].supervised is not None:
+        frame["score"] = [s.supervised for s in scored]
+        supervised = evaluate(frame)
+        payload["supervised"] = {
+            "roc_auc": supervised.roc_auc,
+            "average_precision": supervised.average_precision,
+            "precision_at": {str(k): v for k, v in supervised.precision_at.items()},
+            "calibration": supervised.calibration,
+        }
     (report / "metrics.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
     print_json(payload) if as_json else console.print(
         (report / "summary.md").read_text(encoding="utf-8")
     )
 
 
+def _evaluate_from_db(as_json: bool) -> None:
+    from fraud.misses import estimate
+    from gateway.scoring.repository import ClaimHistoryRepository
+
+    engine = engine_for_reading()
+    rows = reviewer_label_rows(engine)
+    if rows is None:
+        fail("reviewer labels are not available yet (gateway.review.labels)")
+    assert rows is not None
+    with session_scope(engine) as session:
+        counts = ClaimHistoryRepository(session).monthly_flag_counts()
+    figures = estimate(rows, counts)
+    if as_json:
+        print_json(figures)
+        return
+    table = [
+        [month, *_miss_cells(f)]
+        for month, f in [*figures["by_month"].items(), ("all", figures["overall"])]
+    ]
+    print_table(
+        "what the model misses (95% intervals)",
+        ("month", "flagged", "unflagged", "precision of flags", "miss rate", "missed (est.)"),
+        table,
+    )
+
+
+def _miss_cells(f: dict[str, Any]) -> list[str]:
+    def share(p: dict[str, Any]) -> str:
+        if p["value"] is None:
+            return "no labels"
+        low, high = p["ci95"]
+        return f"{p['value']:.1%} ({low:.1%}–{high:.1%}), n={p['n']:,}"
+
+    missed = f["estimated_missed"]
+    return [
+        f"{f['flagged_claims']:,}",
+        f"{f['unflagged_claims']:,}",
+        share(f["flag_precision"]),
+        share(f["miss_rate"]),
+        "n/a"
+        if missed is None
+        else f"{missed['value']:,.0f} ({missed['ci95'][0]:,.0f}–{missed['ci95'][1]:,.0f})",
+    ]
+
+
 @app.command("providers")
 def providers(
     period: Annotated[str, typer.Option(help="Month, YYYY-MM")],
+    model_file: ModelOpt = None,
+    version: VersionOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Hospitals ranked by risk against peers: share flagged, new-patient surge, amount skew."""
-    from fraud.providers import rank_providers
-    from gateway.scoring.repository import ClaimHistoryRepository
+    """Hospitals ranked by their share of claims priced far above the learned norm vs peers.
+
+    Norms come from the active model (or --version/--model); without one they are learned
+    from the period itself.
+    """
+    from fraud.norms import learn_norms
+    from fraud.providers import ProviderClaim, period_alerts, rank_hospitals
+    from gateway.scoring.repository import ClaimHistoryRepository, ModelRegistry
+    from provider_registry.repository import HospitalRepository
 
     first, last = _month(period)
-    engine = _engine()
+    engine = engine_for_reading()
     with session_scope(engine) as session:
-        repo = ClaimHistoryRepository(session)
-        ranked = rank_providers(repo.period_claims(first, last), repo.patients_seen_before(first))
+        rows = ClaimHistoryRepository(session).period_claim_facts(first, last)
+        names = {h.hcode: h.name for h in HospitalRepository(session).list()}
+        has_model = model_file is not None or version or ModelRegistry(session).active_version()
+    norms = _model(model_file, version).norms if has_model else learn_norms([r[0] for r in rows])
+    alerts = period_alerts([f for f, _, _ in rows], norms)
+    ranked = rank_hospitals(
+        [
+            ProviderClaim(f.hcode, alert, flagged, score)
+            for (f, flagged, score), alert in zip(rows, alerts, strict=True)
+        ],
+        names=names,
+        baseline=norms.alert_rate,
+    )
     if as_json:
         print_json(ranked)
         return
-    columns = (
-        "hcode",
-        "claims",
-        "flagged_share",
-        "new_patient_share",
-        "amount_skew",
-        "mean_score",
-        "risk",
+    _print_providers(period, ranked)
+
+
+def _print_providers(period: str, ranked: list[dict[str, Any]]) -> None:
+    """Riskiest first; identifiers and headers never cut, long hospital names wrap."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(
+        title=f"hospital risk {period}: claims priced far above the learned norm",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
     )
-    print_table(f"hospital risk {period}", columns, [[r[c] for c in columns] for r in ranked])
+    table.add_column("HCODE", no_wrap=True)
+    table.add_column("hospital", overflow="fold", min_width=8)
+    for header in ("claims", "flagged", "above norm", "95% CI", "peers", "z"):
+        table.add_column(header, justify="right", no_wrap=True)
+    for r in ranked:
+        table.add_row(
+            r["hcode"],
+            r["name"],
+            f"{r['claims']:,}",
+            f"{r['flagged']:,} ({r['flagged_share']:.1%})",
+            f"{r['price_alerts']:,} ({r['alert_share']:.1%})",
+            f"{r['alert_share_low']:.1%}–{r['alert_share_high']:.1%}",
+            f"{r['peer_alert_share']:.1%}",
+            f"{r['excess_z']:+.1f}",
+        )
+    console.print(table)
+    console.print(
+        "above norm: claims with a line priced far above what this hospital usually bills for "
+        "the code; peers: the same share at all other hospitals; z: how far above its peers "
+        "(ranked by z)."
+    )
 
 
 def _month(period: str) -> tuple[date, date]:

@@ -14,7 +14,7 @@ from fhir_mappings.adjudication import Adjudication
 from fhir_mappings.claim import SubmittedClaim
 from fraud.assessment import FraudAssessment, unscored
 from fraud.model import FraudModel, load_model
-from fraud.scoring import OnlineScorer
+from fraud.scoring import OnlineScorer, StandingCache
 from gateway.metrics import drift
 from gateway.scoring.repository import ClaimHistoryRepository, ModelRegistry, RosterRepository
 
@@ -47,6 +47,9 @@ def publish_drift_reference(model: FraudModel | None) -> None:
 class ActiveModelScorer:
     """Scores with the active version; re-checks which one is active at most every few seconds.
 
+    Each hospital's price standing (its claims of the 28 days before a claim's day) is read
+    once per hospital and day and kept until another version is loaded.
+
     It reads through the caller's session (the intake transaction), never a connection of its
     own: a request that held one connection while waiting for a second could exhaust the pool.
     """
@@ -56,6 +59,7 @@ class ActiveModelScorer:
         self._lock = threading.Lock()
         self._loaded = LoadedModel(None, False)
         self._checked_at = float("-inf")
+        self._standing: StandingCache = {}
 
     def current(self, session: Session) -> LoadedModel:
         """The loaded model, refreshed when the check interval has passed."""
@@ -79,6 +83,7 @@ class ActiveModelScorer:
                 elif model is None or model.version != version:
                     row = registry.get(version)
                     model = load_model(row.artefact) if row else None
+                    self._standing = {}
                     publish_drift_reference(model)
                     log.info("fraud.model.loaded", version=version)
                 self._loaded = LoadedModel(model, RosterRepository(session).has_members())
@@ -92,5 +97,7 @@ class ActiveModelScorer:
         if loaded.model is None:
             return unscored(claim, adjudication)
         roster = RosterRepository(session) if loaded.roster_available else None
-        scorer = OnlineScorer(loaded.model, ClaimHistoryRepository(session), roster)
+        scorer = OnlineScorer(
+            loaded.model, ClaimHistoryRepository(session), roster, standing_cache=self._standing
+        )
         return scorer(claim, adjudication)

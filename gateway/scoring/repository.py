@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import func, update
 from sqlalchemy import select as sa_select
@@ -141,6 +142,77 @@ class ClaimHistoryRepository:
         ).all()
         return [(h, c, s, d, float(t), f, st) for h, c, s, d, t, f, st in rows if d is not None]
 
+    def hospital_claims(self, hcode: str, start: date, end: date) -> Sequence[ClaimFacts]:
+        """The hospital's claims served from `start` to `end`: lines for its price standing."""
+        return [
+            facts
+            for facts, _, _ in self._claim_facts(
+                col(ClaimRecord.hcode) == hcode,
+                col(ClaimRecord.service_date) >= start,
+                col(ClaimRecord.service_date) <= end,
+                col(ClaimRecord.status).not_in(EXCLUDED_STATUSES),
+            )
+        ]
+
+    def period_claim_facts(
+        self, first: date, last: date
+    ) -> list[tuple[ClaimFacts, bool, float | None]]:
+        """(facts with hcode, setting, day, lines; flagged; score) of the period's claims."""
+        return self._claim_facts(
+            col(ClaimRecord.service_date) >= first,
+            col(ClaimRecord.service_date) <= last,
+            col(ClaimRecord.status).not_in(EXCLUDED_STATUSES),
+        )
+
+    def _claim_facts(self, *where: Any) -> list[tuple[ClaimFacts, bool, float | None]]:
+        rows = self.session.execute(
+            sa_select(
+                col(ClaimRecord.id),
+                col(ClaimRecord.identifier_value),
+                col(ClaimRecord.hcode),
+                col(ClaimRecord.setting),
+                col(ClaimRecord.service_date),
+                col(ClaimRecord.total_submitted),
+                col(ClaimRecord.fraud_flagged),
+                col(ClaimRecord.fraud_score),
+            ).where(*where)
+        ).all()
+        lines: dict[str, list[tuple[int, str, float, float]]] = defaultdict(list)
+        ids = [row[0] for row in rows]
+        for start in range(0, len(ids), 500):
+            for claim_id, seq, code, quantity, submitted in self.session.execute(
+                sa_select(
+                    col(ClaimLineRecord.claim_id),
+                    col(ClaimLineRecord.sequence),
+                    col(ClaimLineRecord.product_code),
+                    col(ClaimLineRecord.quantity),
+                    col(ClaimLineRecord.submitted),
+                ).where(col(ClaimLineRecord.claim_id).in_(ids[start : start + 500]))
+            ).all():
+                lines[claim_id].append((seq, code, float(quantity), float(submitted)))
+        return [
+            (
+                _lite_facts(ident, hcode, setting, served, float(total), lines.get(cid, [])),
+                bool(f),
+                s,
+            )
+            for cid, ident, hcode, setting, served, total, f, s in rows
+            if served is not None
+        ]
+
+    def monthly_flag_counts(self) -> dict[str, tuple[int, int]]:
+        """Per service month (YYYY-MM): (flagged claims, unflagged scored claims)."""
+        found: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for served, flagged in self.session.execute(
+            sa_select(col(ClaimRecord.service_date), col(ClaimRecord.fraud_flagged)).where(
+                col(ClaimRecord.model_version).is_not(None),
+                col(ClaimRecord.status).not_in(EXCLUDED_STATUSES),
+            )
+        ).all():
+            if served is not None:
+                found[served.strftime("%Y-%m")][0 if flagged else 1] += 1
+        return {month: (a, b) for month, (a, b) in found.items()}
+
     def patients_seen_before(self, first: date) -> set[tuple[str, str]]:
         """(hcode, cid) pairs with a claim before `first`."""
         rows = self.session.exec(
@@ -171,6 +243,32 @@ class RosterRepository:
             person.coverage_end,
             person.death_date,
         )
+
+
+def _lite_facts(
+    identifier: str,
+    hcode: str,
+    setting: str,
+    served: date,
+    total: float,
+    lines: list[tuple[int, str, float, float]],
+) -> ClaimFacts:
+    """The facts the price norms read, from stored lines (no CID: not needed here)."""
+    ordered = sorted(lines)
+    return ClaimFacts(
+        identifier=identifier,
+        hcode=hcode,
+        cid="",
+        day=served,
+        hour=-1,
+        setting=setting,
+        age=None,
+        sex=None,
+        total=total,
+        codes=tuple(code for _, code, _, _ in ordered),
+        quantities=tuple(q for _, _, q, _ in ordered),
+        unit_prices=tuple(net / q if q else net for _, _, q, net in ordered),
+    )
 
 
 def _signature(codes: Sequence[str]) -> str:

@@ -48,3 +48,15 @@ def trained_model(training_history: History) -> FraudModel:
 @pytest.fixture(scope="session")
 def held_out_items() -> list[LabelledBundle]:
     return labelled(1200, seed=12, scale=3.0)
+
+
+@pytest.fixture(scope="session")
+def labelled_model(training_history: History, training_items: list[LabelledBundle]) -> FraudModel:
+    return train_model(
+        training_history,
+        mode="percentile",
+        value=98.0,
+        seed=3,
+        version="fwa-test-labels",
+        labels={i.identifier: i.label for i in training_items},
+    )

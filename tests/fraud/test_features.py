@@ -18,10 +18,13 @@ from fraud.features import (
     feature_matrix,
     online_features,
     peer_group,
+    with_norms,
 )
 from fraud.history import MemoryHistory
+from fraud.model import FraudModel
+from fraud.scoring import OnlineScorer
 from fraud.synth import LabelledBundle
-from fraud.training import History
+from fraud.training import History, normed
 from tests.fraud.conftest import labelled
 
 
@@ -40,23 +43,37 @@ def test_typed_claim_and_raw_bundle_give_the_same_facts(
         assert facts_from_claim(_mapped(item.bundle)) == facts_from_bundle(item.bundle)
 
 
-def test_batch_and_online_features_are_identical(training_history: History) -> None:
+def _online(model: FraudModel, facts: list[ClaimFacts]) -> np.ndarray:
     history = MemoryHistory()
-    history.extend(training_history.facts)
-    online = np.vstack(
-        [online_features(f, history, sequence=i) for i, f in enumerate(training_history.facts)]
+    history.extend(facts)
+    scorer = OnlineScorer(model, history)
+    return np.vstack(
+        [
+            online_features(
+                f, history, i, model.norms, scorer.standing(f)[:2], scorer.standing(f)[2]
+            )
+            for i, f in enumerate(facts)
+        ]
     )
-    assert np.array_equal(online, feature_matrix(training_history.frame))
 
 
-def test_batch_and_online_agree_when_claims_arrive_out_of_service_order() -> None:
+def test_batch_and_online_features_are_identical(
+    training_history: History, trained_model: FraudModel
+) -> None:
+    batch = feature_matrix(normed(training_history, trained_model.norms).frame)
+    assert np.array_equal(_online(trained_model, training_history.facts), batch)
+    standing = FEATURES.index("hospital_standing")
+    assert batch[:, FEATURES.index("price_z")].max() > 3
+    assert np.isfinite(batch[:, standing]).all()
+
+
+def test_batch_and_online_agree_when_claims_arrive_out_of_service_order(
+    trained_model: FraudModel,
+) -> None:
     facts = [facts_from_bundle(i.bundle) for i in labelled(800, seed=21, scale=5.0)]
     shuffled = [facts[i] for i in np.random.default_rng(0).permutation(len(facts))]
-    history = MemoryHistory()
-    history.extend(shuffled)
-    online = [online_features(f, history, sequence=i) for i, f in enumerate(shuffled)]
-    batch = feature_matrix(batch_features(facts_frame(shuffled)))
-    assert np.array_equal(np.vstack(online), batch)
+    frame = with_norms(batch_features(facts_frame(shuffled)), shuffled, trained_model.norms)
+    assert np.array_equal(_online(trained_model, shuffled), feature_matrix(frame))
 
 
 def _claim(**changes: object) -> ClaimFacts:

@@ -11,11 +11,12 @@ import pytest
 from scipy.stats import spearmanr
 
 from fraud.facts import facts_from_bundle
-from fraud.features import feature_matrix, peer_group
+from fraud.features import feature_matrix
 from fraud.frozen import freeze_ecod, freeze_forest, freeze_hbos
 from fraud.model import FraudModel, choose_threshold, dump_model, fit_detectors, load_model
+from fraud.norms import MIN_CELL, learn_norms, primary_key
 from fraud.synth import LabelledBundle
-from fraud.training import History, featurise
+from fraud.training import History, featurise, normed
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,11 @@ def split(
     training_history: History, held_out_items: list[LabelledBundle]
 ) -> tuple[np.ndarray, np.ndarray]:
     held_out = featurise(facts_from_bundle(i.bundle) for i in held_out_items)
-    return feature_matrix(training_history.frame), feature_matrix(held_out.frame)
+    norms = learn_norms(training_history.facts)
+    return (
+        feature_matrix(normed(training_history, norms).frame),
+        feature_matrix(normed(held_out, norms).frame),
+    )
 
 
 def _one_at_a_time(detector: Any, rows: np.ndarray) -> np.ndarray:
@@ -96,6 +101,18 @@ def test_artefact_holds_no_citizen_id_or_claim_identifier(
     assert not any(name.endswith(".pkl") for name in zipfile.ZipFile(io.BytesIO(data)).namelist())
 
 
+def test_learned_norms_are_aggregates_of_at_least_a_few_claims(trained_model: FraudModel) -> None:
+    norms = load_model(dump_model(trained_model)).norms
+    assert norms.codes
+    assert norms.hospital_codes
+    assert norms.keys
+    assert all(cell[3] >= MIN_CELL for cell in norms.hospital_codes.values())
+    assert all(cell[2] >= MIN_CELL for cell in norms.tier_codes.values())
+    assert all(n >= MIN_CELL for seen in norms.companions.values() for n in seen.values())
+    assert all(cell[0] >= MIN_CELL for cell in norms.keys.values())
+    assert all(len(hours) == 24 for hours in norms.hours.values())
+
+
 def test_artefact_records_training_window_features_metrics_and_threshold(
     trained_model: FraudModel,
 ) -> None:
@@ -107,12 +124,20 @@ def test_artefact_records_training_window_features_metrics_and_threshold(
     assert 0 < loaded.threshold.risk < 1
 
 
-def test_peer_groups_with_enough_claims_get_their_own_detectors(
+def test_peer_groups_come_from_the_data_setting_and_first_code(
     trained_model: FraudModel, training_history: History
 ) -> None:
-    counts = training_history.frame["peer"].value_counts()
-    assert set(trained_model.groups) == {"all", *[p for p, n in counts.items() if n >= 200]}
-    assert peer_group(training_history.facts[0]) in counts
+    keys = training_history.frame["key"].value_counts()
+    settings = training_history.frame["setting"].value_counts()
+    assert set(trained_model.groups) == {
+        "all",
+        *[k for k, n in keys.items() if n >= 200],
+        *[f"setting:{s}" for s, n in settings.items() if n >= 200],
+    }
+    opd = next(f for f in training_history.facts if f.codes[0] == "OPD-VISIT")
+    assert trained_model.group_for(primary_key(opd), opd.setting)[0] == "OPD|OPD-VISIT"
+    assert trained_model.group_for("OPD|NEVER-SEEN", "OPD")[0] == "setting:OPD"
+    assert trained_model.group_for("X|Y", "NOWHERE")[0] == "all"
 
 
 def test_threshold_by_top_k_per_day_flags_about_k_claims_a_day() -> None:

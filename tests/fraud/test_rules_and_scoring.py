@@ -105,18 +105,27 @@ def test_online_and_batch_scores_are_identical(
     assert [s.reasons for s in online] == [s.reasons for s in batch]
 
 
-def test_every_flagged_claim_has_reasons_in_words(
+def test_every_flagged_claim_has_reasons_in_english_and_thai(
     trained_model: FraudModel, held_out_items: list[LabelledBundle]
 ) -> None:
     scored = score_claims(trained_model, [facts_from_bundle(i.bundle) for i in held_out_items])
     flagged = [s for s in scored if s.flagged]
     assert flagged
     for s in flagged:
-        assert any(r.code != "MODEL" for r in s.reasons)
-        assert s.reasons[-1].code == "MODEL"
-        assert trained_model.version in s.reasons[-1].text
-    peer_texts = [r.text for s in flagged for r in s.reasons if r.code.startswith("PEER-")]
-    assert any(" is above " in t and "% of " in t and "at peer hospitals" in t for t in peer_texts)
+        assert s.reasons
+        for r in s.reasons:
+            assert r.text_en
+            assert any("\u0e00" <= ch <= "\u0e7f" for ch in r.text_th)
+            assert ";" not in r.stored()
+    texts = [r.text_en for s in flagged for r in s.reasons]
+    assert any("THB" in t and "usually bills" in t for t in texts)
+
+
+def test_reasons_are_rare_on_clean_claims(trained_model: FraudModel) -> None:
+    clean = [facts_from_bundle(i.bundle) for i in labelled(800, seed=13, scale=0.0)]
+    scored = score_claims(trained_model, clean)
+    assert sum(1 for s in scored if s.reasons) / len(scored) < 0.05
+    assert sum(s.flagged for s in scored) / len(scored) < 0.05
 
 
 def test_model_ranks_injected_fraud_above_clean_claims(

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from fraud.providers import rank_providers
 from gateway.cli.main import app
+from gateway.db import upgrade_database
 from gateway.settings import get_settings
 
 runner = CliRunner()
@@ -61,7 +61,7 @@ def test_analyst_trains_promotes_scores_and_evaluates(cli_db: Path) -> None:
     with labels.open() as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == ["identifier", "label", "pattern"]
-    assert len(rows) == 400
+    assert len(rows) == len(audit.read_bytes().splitlines()) > 380
     trained = json.loads(
         _run(
             "fraud",
@@ -72,10 +72,13 @@ def test_analyst_trains_promotes_scores_and_evaluates(cli_db: Path) -> None:
             "top_k_per_day",
             "--threshold-value",
             "5",
+            "--labels",
+            str(cli_db / "history.csv"),
             "--json",
         )
     )
     assert trained["threshold"]["mode"] == "top_k_per_day"
+    assert trained["labels"]["used"]
     assert json.loads(_run("fraud", "promote", trained["version"], "--json")) == {
         "active": trained["version"]
     }
@@ -87,7 +90,9 @@ def test_analyst_trains_promotes_scores_and_evaluates(cli_db: Path) -> None:
         scored = list(csv.DictReader(handle))
     assert list(scored[0]) == ["identifier", "score", "flagged", "reasons"]
     assert {r["identifier"] for r in scored} == {r["identifier"] for r in rows}
-    assert all(0 <= float(r["score"]) <= 1 and r["reasons"] for r in scored)
+    assert all(0 <= float(r["score"]) <= 1 for r in scored)
+    assert all(bool(r["reasons"]) == (r["flagged"] == "1") for r in scored)
+    assert "MODEL" not in {code for r in scored for code in r["reasons"].split(";")}
     report = cli_db / "report"
     metrics = json.loads(
         _run(
@@ -104,15 +109,21 @@ def test_analyst_trains_promotes_scores_and_evaluates(cli_db: Path) -> None:
             "--json",
         )
     )
-    assert metrics["roc_auc"] > 0.7
+    assert metrics["roc_auc"] > 0.8
+    assert 0 <= metrics["calibration"]["ece"] < 0.2
+    assert metrics["supervised"]["roc_auc"] > 0.8
     assert {p.name for p in report.iterdir()} >= {
         "precision_recall.png",
         "score_by_pattern.png",
         "hospital_risk.png",
+        "calibration.png",
         "summary.md",
         "metrics.json",
     }
-    assert "ROC-AUC" in (report / "summary.md").read_text()
+    assert metrics["hospitals"][0]["name"]
+    summary = (report / "summary.md").read_text()
+    assert "ROC-AUC" in summary
+    assert "expected calibration error" in summary
 
 
 def test_score_skips_lines_that_are_not_claim_bundles(cli_db: Path) -> None:
@@ -147,29 +158,51 @@ def test_train_needs_exactly_one_source_and_promote_a_known_version(cli_db: Path
     assert json.loads(_run("fraud", "providers", "--period", "2026-10", "--json")) == []
 
 
-def test_providers_rank_the_hospital_with_flagged_new_patients_and_high_amounts_first() -> None:
+def test_providers_rank_hospitals_from_stored_claims_with_whole_counts(
+    cli_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from datetime import date
 
-    rows = []
-    for n in range(40):
-        rows.append(
-            ("10661", f"p{n % 10}", "OPD", date(2026, 10, 2), 300.0, 0.2, "queued_for_payment")
+    from fraud.synth import FraudRates, default_network, generate_history
+    from gateway.cli.demo_review import _seed_world, _submit_in_process
+    from gateway.db import upgrade_database
+
+    monkeypatch.setenv("COLUMNS", "80")
+    settings = get_settings()
+    upgrade_database(settings)
+    bundles = [
+        i.bundle
+        for i in generate_history(
+            claims=150,
+            seed=5,
+            hospitals=default_network()[:2],
+            end=date(2026, 10, 31),
+            days=20,
+            rates=FraudRates().scaled(0),
         )
-        rows.append(
-            ("11512", f"q{n % 10}", "OPD", date(2026, 10, 2), 320.0, 0.2, "queued_for_payment")
-        )
-        rows.append(
-            (
-                "23760",
-                f"new{n}",
-                "OPD",
-                date(2026, 10, 2),
-                900.0,
-                0.9,
-                "pended_review" if n % 3 == 0 else "queued_for_payment",
-            )
-        )
-    seen = {("10661", f"p{n}") for n in range(10)} | {("11512", f"q{n}") for n in range(10)}
-    ranked = rank_providers(rows, seen)
-    assert ranked[0]["hcode"] == "23760"
-    assert ranked[0]["new_patient_share"] == 1.0
+    ]
+    _seed_world(settings, bundles)
+    _submit_in_process(settings, bundles)
+    out = _run("fraud", "providers", "--period", "2026-10")
+    ranked = json.loads(_run("fraud", "providers", "--period", "2026-10", "--json"))
+    for header in ("HCODE", "hospital", "claims", "flagged", "above norm", "95% CI", "peers"):
+        assert header in out
+    for r in ranked:
+        assert f" {r['hcode']} " in out
+        assert f" {r['claims']} " in out
+        assert f"{r['claims']}.0" not in out
+    assert "Demo" in out
+    assert {r["hcode"] for r in ranked} == {"10661", "11512"}
+    assert all(isinstance(r["claims"], int) and isinstance(r["flagged"], int) for r in ranked)
+    assert sum(r["claims"] for r in ranked) > 100
+    assert all(r["name"] for r in ranked)
+    assert [r["rank"] for r in ranked] == [1, 2]
+
+
+def test_evaluate_from_db_reports_misses_from_reviewers_labels(cli_db: Path) -> None:
+    assert runner.invoke(app, ["fraud", "evaluate", "--from-db"]).exit_code == 3  # no database
+    upgrade_database(get_settings())
+    result = runner.invoke(app, ["fraud", "evaluate", "--from-db", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert set(figures) == {"overall", "by_month"}

@@ -13,7 +13,9 @@ from sqlmodel import Session, col, select
 
 from fraud.facts import facts_from_bundle
 from fraud.model import FraudModel
-from fraud.providers import rank_providers
+from fraud.norms import learn_norms
+from fraud.providers import ProviderClaim, rank_hospitals
+from fraud.scoring import parse_reasons
 from fraud.synth import default_network, generate_history
 from fraud.training import featurise, train_model
 from gateway.claims.models import ClaimRecord
@@ -74,7 +76,9 @@ def test_duplicate_claim_is_pended_with_reasons_and_model_version(
     original, duplicate = _stored(engine)
     assert duplicate.status == "pended_review"
     assert duplicate.model_version == "fwa-http-1"
-    assert "DUP-EXACT" in (duplicate.fraud_reasons or "")
+    parsed = parse_reasons(duplicate.fraud_reasons)
+    assert "DUP-EXACT" in [code for code, _, _ in parsed]
+    assert all(en and th for _, en, th in parsed)
     assert original.fraud_score is not None
     assert original.fraud_score < duplicate.fraud_score  # type: ignore[operator]
     assert client.get("/readyz").json()["checks"]["model"] == "ok"
@@ -97,8 +101,9 @@ def test_every_pended_claim_has_a_reason(
     pended = [r for r in _stored(engine) if r.status == "pended_review"]
     assert pended
     for record in pended:
-        reasons = (record.fraud_reasons or "").split(";")
-        assert any(reason and not reason.startswith("MODEL") for reason in reasons)
+        reasons = parse_reasons(record.fraud_reasons)
+        assert reasons
+        assert all(code and en and th for code, en, th in reasons)
 
 
 def test_promoting_another_version_switches_the_scorer_without_restart(
@@ -129,11 +134,18 @@ def test_stored_claims_feed_training_history_and_provider_ranking(
         facts = [facts_from_bundle(orjson.loads(b)) for b in repo.bundles(chunk=2)]
         day = facts[0].day
         first = day.replace(day=1)
-        ranked = rank_providers(repo.period_claims(first, day), repo.patients_seen_before(first))
+        period = repo.period_claim_facts(first, day)
+        window = repo.hospital_claims("10661", first, day)
         prior = repo.person_claims(facts[0].cid, day, (day, 2**62))
+    norms = learn_norms([f for f, _, _ in period])
+    ranked = rank_hospitals(
+        [ProviderClaim(f.hcode, norms.price_alert(f), flagged) for f, flagged, _ in period],
+        baseline=norms.alert_rate,
+    )
     assert [f.identifier for f in facts] == ["INV-2000", "INV-2001", "INV-2002"]
     assert [r["hcode"] for r in ranked] == ["10661"]
     assert ranked[0]["claims"] == 3
+    assert [(f.codes, f.unit_prices) for f in window] == [(f.codes, f.unit_prices) for f in facts]
     assert len(prior) == 3
     assert len({p.signature for p in prior}) == 1
     assert prior[0].signature == facts[0].signature
