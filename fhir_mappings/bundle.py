@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,10 +12,12 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.claim import Claim
 from pydantic import ValidationError
 
+from fhir_mappings import limits
 from fhir_mappings.problems import Problem
 from fhir_mappings.rule_catalogue import problem
 
 ENTRY = "Bundle.entry[{i}].resource"
+CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,9 @@ def parse_claim_bundle(body: bytes, *, max_entries: int) -> ParsedBundle | list[
     raw = _load_json(body)
     if isinstance(raw, list):
         return raw
+    bounded = bounds_problems(raw)  # before the FHIR models recurse into it
+    if bounded:
+        return bounded
     shape = _precheck_shape(raw, max_entries)
     if shape:
         return shape
@@ -95,6 +101,49 @@ def _precheck_shape(raw: dict[str, Any], max_entries: int) -> list[Problem]:
     entries = raw.get("entry")
     if isinstance(entries, list) and len(entries) > max_entries:
         return [problem("too-many-entries", "Bundle.entry", count=len(entries), limit=max_entries)]
+    first = entries[0] if isinstance(entries, list) and entries else None
+    resource = first.get("resource") if isinstance(first, dict) else None
+    items = resource.get("item") if isinstance(resource, dict) else None
+    if isinstance(items, list) and len(items) > limits.MAX_CLAIM_ITEMS:
+        return [
+            problem(
+                "too-many-items",
+                "Bundle.entry[0].resource.item",
+                count=len(items),
+                limit=limits.MAX_CLAIM_ITEMS,
+            )
+        ]
+    return []
+
+
+def bounds_problems(raw: Any) -> list[Problem]:
+    """Depth, string length and control characters of a JSON tree, walked without recursion."""
+    stack: list[tuple[Any, int]] = [(raw, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limits.MAX_JSON_DEPTH:
+            return [problem("json-too-deep", "Bundle", limit=limits.MAX_JSON_DEPTH)]
+        children = node.values() if isinstance(node, dict) else node
+        if isinstance(node, dict):
+            found = _text_problem(node.keys())
+            if found:
+                return found
+        if isinstance(node, dict | list):
+            found = _text_problem(c for c in children if isinstance(c, str))
+            if found:
+                return found
+            stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return []
+
+
+def _text_problem(texts: Iterable[str]) -> list[Problem]:
+    for text in texts:
+        if len(text) > limits.MAX_STRING_CHARS:
+            return [problem("text-too-long", "Bundle", limit=limits.MAX_STRING_CHARS)]
+        bad = CONTROL_CHARACTER.search(text)
+        if bad is not None:
+            named = limits.describe_character(bad.group())
+            return [problem("character-forbidden", "Bundle", character=named)]
     return []
 
 

@@ -12,9 +12,9 @@ from fhir.resources.R4B.claim import Claim, ClaimItem
 from fhir.resources.R4B.organization import Organization
 from fhir.resources.R4B.patient import Patient
 
-from fhir_mappings import systems
+from fhir_mappings import limits, systems
 from fhir_mappings.bundle import ParsedBundle
-from fhir_mappings.citizen_id import citizen_id_problem
+from fhir_mappings.citizen_id import CID_PROBLEM_WORDS, citizen_id_problem, mask_citizen_id
 from fhir_mappings.claim import (
     CareSetting,
     ClaimIdentifier,
@@ -55,6 +55,7 @@ def map_claim(
     lines = _lines(claim, found)
     total = _total(claim, lines, found)
     _check_dates(claim, lines, now, found)
+    _check_hospital_numbers(parsed, found)
     if found.problems:
         return found.problems
     assert identifier is not None
@@ -81,6 +82,7 @@ def map_claim(
         drg=_drg(claim),
         admitted=admitted,
         discharged=discharged,
+        encounter_key=_encounter_key(parsed),
     )
 
 
@@ -100,11 +102,13 @@ def _patient(parsed: ParsedBundle, found: _Findings) -> tuple[str | None, date |
     birth = patient.birthDate if isinstance(patient.birthDate, date) else None
     for j, ident in enumerate(patient.identifier or []):
         if ident.system == systems.CID_SYSTEM:
-            value = (ident.value or "").strip()
+            value = limits.normalise_citizen_id(ident.value or "")  # dashes once, here
             reason = citizen_id_problem(value)
             if reason:
                 path = f"Bundle.entry[{index}].resource.identifier[{j}].value"
-                found.add("cid-invalid", path, reason=reason)
+                english, thai = CID_PROBLEM_WORDS[reason]
+                shown = mask_citizen_id(value) if len(value) > 8 else "*" * len(value)
+                found.add("cid-invalid", path, masked=shown, reason=english, reason_th=thai)
                 return None, birth, patient.gender
             return value, birth, patient.gender
     found.add(
@@ -145,11 +149,26 @@ def _invoice(claim: Claim, hcode: str | None, found: _Findings) -> ClaimIdentifi
         if hcode
         else f"{systems.HOSPITAL_NAMESPACE_ROOT}/{{HCODE}}/Inv"
     )
-    for ident in claim.identifier or []:
+    for j, ident in enumerate(claim.identifier or []):
         if ident.system == expected and ident.value and ident.value.strip():
-            return ClaimIdentifier(system=ident.system, value=ident.value.strip())
+            value = hospital_number(ident.value, f"{CLAIM}.identifier[{j}].value", found)
+            return ClaimIdentifier(system=ident.system, value=value) if value else None
     found.add("invoice-missing", f"{CLAIM}.identifier", system=expected)
     return None
+
+
+def hospital_number(raw: str, path: str, found: _Findings) -> str | None:
+    """An invoice, HN, AN or VN: NFKC, then only limits.IDENTIFIER_CHARACTERS (issue 10, 5)."""
+    value = limits.normalise_identifier(raw)
+    refused = limits.identifier_refusal(value)
+    if refused:
+        allowed = limits.IDENTIFIER_CHARACTERS_TEXT
+        found.add("identifier-character", path, character=refused, allowed=allowed)
+        return None
+    if len(value) > limits.INVOICE_MAX:
+        found.add("identifier-too-long", path, limit=limits.INVOICE_MAX)
+        return None
+    return value
 
 
 def _lines(claim: Claim, found: _Findings) -> list[ClaimLine]:
@@ -177,6 +196,7 @@ def _line(item: ClaimItem, path: str, sequences: set[int], found: _Findings) -> 
         ok = False
     net = _amount(item.net, f"{path}.net", "item-net", found)
     _amount(item.unitPrice, f"{path}.unitPrice", None, found)
+    ok = _line_fits_columns(item, coding, path, found) and ok
     if not ok or net is None or coding is None or item.sequence is None or coding.code is None:
         return None
     return ClaimLine(
@@ -197,6 +217,30 @@ def _line(item: ClaimItem, path: str, sequences: set[int], found: _Findings) -> 
     )
 
 
+def _line_fits_columns(item: ClaimItem, coding: Any, path: str, found: _Findings) -> bool:
+    """Code lengths and the quantity against the claim_lines columns (fhir_mappings/limits)."""
+    ok = True
+    texts = [
+        (coding.code if coding else None, limits.PRODUCT_CODE_MAX, "productOrService"),
+        (coding.system if coding else None, limits.IDENTIFIER_SYSTEM_MAX, "productOrService"),
+        (_category(item), limits.CATEGORY_CODE_MAX, "category"),
+    ]
+    for text, limit, part in texts:
+        if text is not None and len(text) > limit:
+            found.add("identifier-too-long", f"{path}.{part}", limit=limit)
+            ok = False
+    quantity = item.quantity.value if item.quantity else None
+    if quantity is not None and not limits.quantity_fits(Decimal(quantity)):
+        found.add(
+            "value-out-of-range",
+            f"{path}.quantity.value",
+            found=quantity,
+            limit=limits.QUANTITY_MAX,
+        )
+        ok = False
+    return ok
+
+
 def _amount(money: Any, path: str, required_rule: str | None, found: _Findings) -> Decimal | None:
     if money is None or money.value is None:
         if required_rule:
@@ -207,6 +251,9 @@ def _amount(money: Any, path: str, required_rule: str | None, found: _Findings) 
         return None
     if money.value < 0:
         found.add("amount-negative", f"{path}.value")
+        return None
+    if not limits.money_fits(Decimal(money.value)):
+        found.add("value-out-of-range", f"{path}.value", found=money.value, limit=limits.MONEY_MAX)
         return None
     return Decimal(money.value)
 
@@ -225,6 +272,9 @@ def _total(claim: Claim, lines: list[ClaimLine], found: _Findings) -> Decimal:
     if claim.total.currency != systems.CURRENCY:
         found.add("currency", f"{CLAIM}.total.currency", found=claim.total.currency)
     total = Decimal(claim.total.value)
+    if not limits.money_fits(total):
+        found.add("value-out-of-range", f"{CLAIM}.total.value", found=total, limit=limits.MONEY_MAX)
+        return Decimal(0)
     nets = sum((line.net for line in lines), Decimal(0))
     if len(lines) == len(claim.item or []) and abs(total - nets) >= CENT:
         found.add("total-mismatch", f"{CLAIM}.total.value", total=total, sum=nets)
@@ -266,6 +316,33 @@ def _setting(parsed: ParsedBundle) -> tuple[CareSetting, datetime | None, dateti
             return _setting_for_class(code), admitted, discharged
     claim_type = _first_code(parsed.claim.type)
     return (CareSetting.IPD if claim_type == "institutional-ipd" else CareSetting.OPD), None, None
+
+
+def _encounter_key(parsed: ParsedBundle) -> str | None:
+    """The claim's first Encounter: `system|value` of its identifier, else its start."""
+    for item in parsed.claim.item or []:
+        for ref in item.encounter or []:
+            target = parsed.resource(ref.reference)
+            if target is None or target[1].get_resource_type() != "Encounter":
+                continue
+            encounter = target[1]
+            for ident in encounter.identifier or []:
+                if ident.value:
+                    value = limits.normalise_identifier(ident.value)
+                    return f"{ident.system or ''}|{value}"[:300]
+            start = _as_datetime(encounter.period.start) if encounter.period else None
+            return f"start|{start.isoformat()}" if start else None
+    return None
+
+
+def _check_hospital_numbers(parsed: ParsedBundle, found: _Findings) -> None:
+    """HN, AN and VN identifiers anywhere in the bundle follow the invoice's character set."""
+    for i, entry in enumerate(parsed.bundle.entry or []):
+        idents = getattr(entry.resource, "identifier", None)
+        for j, ident in enumerate(idents if isinstance(idents, list) else []):
+            system = ident.system or ""
+            if ident.value and system.rsplit("/", 1)[-1] in ("HN", "AN", "VN"):
+                hospital_number(ident.value, f"Bundle.entry[{i}].resource.identifier[{j}]", found)
 
 
 def _setting_for_class(code: str | None) -> CareSetting:

@@ -121,8 +121,8 @@ RULES: Final[dict[str, Rule]] = {
     "cid-invalid": Rule(
         "value",
         B,
-        "The Thai citizen ID is not valid ({reason}).",
-        "เลขประจำตัวประชาชนไม่ถูกต้อง ({reason})",
+        "The Thai citizen ID {masked} is not valid: {reason}.",
+        "เลขประจำตัวประชาชน {masked} ไม่ถูกต้อง: {reason_th}",
     ),
     "provider-missing": Rule(
         "required",
@@ -199,6 +199,49 @@ RULES: Final[dict[str, Rule]] = {
         B,
         "The Idempotency-Key was already used with a different body.",
         "Idempotency-Key นี้ถูกใช้แล้วกับข้อมูลอื่น",
+    ),
+    # Bounds of fhir_mappings/limits.py: what a stored claim may hold (issue 10).
+    "json-too-deep": Rule(
+        "structure",
+        S,
+        "The body nests deeper than {limit} levels.",
+        "ข้อมูลซ้อนกันลึกเกิน {limit} ชั้น",
+    ),
+    "character-forbidden": Rule(
+        "invalid",
+        S,
+        "A text value holds the control character {character}.",
+        "ข้อความมีอักขระควบคุม {character} ซึ่งไม่อนุญาต",
+    ),
+    "text-too-long": Rule(
+        "too-costly",
+        S,
+        "A text value is longer than {limit} characters.",
+        "ข้อความยาวเกิน {limit} ตัวอักษร",
+    ),
+    "too-many-items": Rule(
+        "too-costly",
+        B,
+        "The claim has {count} items; at most {limit} are accepted.",
+        "เคลมมี {count} รายการ รับได้ไม่เกิน {limit} รายการ",
+    ),
+    "identifier-character": Rule(
+        "value",
+        B,
+        "The identifier holds {character}; use only {allowed}.",
+        "เลขอ้างอิงมีอักขระ {character} ใช้ได้เฉพาะ {allowed}",
+    ),
+    "identifier-too-long": Rule(
+        "value",
+        B,
+        "The identifier is longer than {limit} characters.",
+        "เลขอ้างอิงยาวเกิน {limit} ตัวอักษร",
+    ),
+    "value-out-of-range": Rule(
+        "value",
+        B,
+        "The value {found} is outside the accepted range (at most {limit}).",
+        "ค่า {found} อยู่นอกช่วงที่รับได้ (ไม่เกิน {limit})",
     ),
 }
 

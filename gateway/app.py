@@ -19,9 +19,17 @@ from gateway.health import router as health_router
 from gateway.logs import configure_logging
 from gateway.metrics import install_metrics, release_worker
 from gateway.middleware import BodySizeLimit
+from gateway.notify import endpoints as subscription_endpoints
+from gateway.notify.worker import start_background_worker
+from gateway.payments import endpoints as payment_endpoints
+from gateway.payments import pages as payment_pages
 from gateway.pipeline import build_pipeline
-from gateway.ratelimit import HospitalRateLimiter
+from gateway.review import endpoints as review_endpoints
+from gateway.review import pages as review_pages
+from gateway.security.install import install_security
+from gateway.security.secrets import adopt_dev_token_secret
 from gateway.settings import Settings, get_settings
+from gateway.staff.endpoints import install_staff_web
 
 WARM_UP_BUNDLE = (
     b'{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"urn:uuid:1",'
@@ -46,7 +54,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         parse_claim_bundle(WARM_UP_BUNDLE, max_entries=10)  # load the FHIR model classes once
+        # `serve --worker`: this process also delivers notifications (see gateway/notify/worker.py)
+        stop_worker = None
+        if settings.delivery_worker:
+            stop_worker = start_background_worker(engine, settings)
         yield
+        if stop_worker is not None:
+            stop_worker()
         engine.dispose()
         release_worker()
 
@@ -55,16 +69,26 @@ def create_app(
         version="0.1.0",
         summary="FHIR R4B claim intake for the Thai Social Security Office",
         lifespan=lifespan,
+        docs_url=None,  # gateway/security/install.py serves /docs without a CDN
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.rate_limiter = HospitalRateLimiter(settings.rate_limit)
+    install_security(app, settings, engine)  # limits, client status, guards, audit, /docs
     app.state.intake = ClaimIntake(engine, settings, pipeline or build_pipeline(settings, engine))
     install_error_handlers(app)
+    install_staff_web(app)  # sign-in routes, pages' handlers, /static, security headers
     app.include_router(metadata.router)
     app.include_router(auth_endpoints.router)
     app.include_router(claim_endpoints.router)
     app.include_router(health_router)
+    app.include_router(payment_endpoints.router)
+    app.include_router(payment_endpoints.api_router)
+    app.include_router(payment_pages.router)
+    app.include_router(subscription_endpoints.router)
+    app.include_router(review_endpoints.router)
+    app.include_router(review_pages.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_metrics(app, settings, engine)  # last: its middleware is outermost
     return app
@@ -72,4 +96,6 @@ def create_app(
 
 def app_from_environment() -> FastAPI:
     """Entry point for `uvicorn --factory` (each worker builds its own app)."""
+    if adopt_dev_token_secret(get_settings()):  # never serve on the secret in the source
+        get_settings.cache_clear()
     return create_app()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -65,6 +65,22 @@ async def _database_down(_request: Request, exc: Exception) -> Response:
     return outcome_response([found], 503, {"Retry-After": DB_RETRY_AFTER})
 
 
+async def _value_refused(_request: Request, exc: Exception) -> Response:
+    """A value the database would not store (too long, out of range, NUL): the client's fault.
+
+    The profile layer checks every column's bounds first (fhir_mappings/limits.py); this is the
+    net under it, so a DataError is never mistaken for an outage (503).
+    """
+    log.warning("database.value_refused", error=type(exc).__name__)
+    found = _plain(
+        422,
+        "value",
+        "A value in the request does not fit the claims database.",
+        "ข้อมูลในคำขอมีค่าที่ระบบจัดเก็บไม่ได้",
+    )
+    return outcome_response([found], 422)
+
+
 async def _unexpected(_request: Request, exc: Exception) -> Response:
     log.exception("request.failed", error=type(exc).__name__)
     found = _plain(
@@ -82,5 +98,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(DataError, _value_refused)
     app.add_exception_handler(DBAPIError, _database_down)
     app.add_exception_handler(Exception, _unexpected)

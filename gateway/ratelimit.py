@@ -1,25 +1,65 @@
-"""Per-hospital request rate limits (moving window, in process)."""
+"""Request rate limits (moving window): per hospital, per client address, $validate per hospital.
+
+Without `CLAIMGW_REDIS_URL` each gateway process keeps its own windows, so N processes allow N
+times a limit. With it, every process counts in the same Redis (the `limits` library's Redis
+storage), so a limit holds across processes and hosts. When Redis does not answer, requests
+are let through (fail open: an outage of the limiter must not become an outage of intake),
+a warning is logged and `claimgw_ratelimit_storage_errors_total` counts each miss.
+"""
 
 from __future__ import annotations
 
 import math
 import time
 
-from limits import parse
-from limits.storage import MemoryStorage
+import structlog
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from prometheus_client import Counter
+
+log = structlog.get_logger("claimgw.ratelimit")
+
+STORAGE_ERRORS = Counter(
+    "claimgw_ratelimit_storage_errors",
+    "Rate-limit checks let through because the shared limit storage (Redis) did not answer.",
+)
 
 
-class HospitalRateLimiter:
-    """A moving-window limit per hospital; each gateway process keeps its own window."""
+def limit_storage(redis_url: str | None) -> Storage:
+    """Redis storage shared by every process when a URL is set, else this process's memory."""
+    if not redis_url:
+        return MemoryStorage()
+    storage = storage_from_string(
+        redis_url, socket_timeout=0.5, socket_connect_timeout=0.5, key_prefix="claimgw"
+    )
+    assert isinstance(storage, Storage)
+    return storage
 
-    def __init__(self, rate: str) -> None:
-        self.item = parse(rate)
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
 
-    def retry_after(self, hcode: str) -> int | None:
-        """Seconds to wait when the hospital is over its limit, else None (the hit is counted)."""
-        if self.limiter.hit(self.item, "hospital", hcode):
+class KeyedRateLimiter:
+    """A moving-window limit per key (a hospital code, a client address) in one namespace."""
+
+    def __init__(self, rate: str, namespace: str, storage: Storage | None = None) -> None:
+        self.item: RateLimitItem = parse(rate)
+        self.namespace = namespace
+        self.limiter = MovingWindowRateLimiter(storage or MemoryStorage())
+
+    def retry_after(self, key: str) -> int | None:
+        """Seconds to wait when `key` is over its limit, else None (the hit is counted)."""
+        try:
+            if self.limiter.hit(self.item, self.namespace, key):
+                return None
+            reset_at, _remaining = self.limiter.get_window_stats(self.item, self.namespace, key)
+        except Exception as exc:  # noqa: BLE001 - any storage failure fails open, counted
+            STORAGE_ERRORS.inc()
+            log.warning("ratelimit.storage_unavailable", error=type(exc).__name__)
             return None
-        reset_at, _remaining = self.limiter.get_window_stats(self.item, "hospital", hcode)
         return max(1, math.ceil(reset_at - time.time()))
+
+
+class HospitalRateLimiter(KeyedRateLimiter):
+    """The per-hospital limit of the FHIR API."""
+
+    def __init__(self, rate: str, storage: Storage | None = None) -> None:
+        super().__init__(rate, "hospital", storage)

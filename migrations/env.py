@@ -9,9 +9,14 @@ from sqlmodel import SQLModel
 # Every module with tables, so that autogenerate sees the whole schema.
 import gateway.auth.models  # noqa: F401
 import gateway.claims.models  # noqa: F401
+import gateway.notify.models  # noqa: F401
+import gateway.payments.models  # noqa: F401
 import gateway.pricing.models  # noqa: F401
+import gateway.review.models  # noqa: F401
 import gateway.scoring.models  # noqa: F401
+import gateway.staff.models  # noqa: F401
 import provider_registry.models  # noqa: F401
+import provider_registry.staff  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -70,3 +70,9 @@ def load_private_key(pem: bytes) -> ECKey | RSAKey:
 def key_algorithm(key: ECKey | RSAKey) -> str:
     """The assertion algorithm for a private key."""
     return "ES384" if isinstance(key, ECKey) else "RS384"
+
+
+def usable_keys(stored: dict[str, Any], now: float) -> dict[str, Any]:
+    """A client's stored key set without the keys whose rotation grace period has ended."""
+    retire_at = stored.get("retire_at") or {}
+    return {"keys": [k for k in stored["keys"] if retire_at.get(k.get("kid"), now + 1) > now]}

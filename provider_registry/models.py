@@ -21,6 +21,13 @@ class ContractType(StrEnum):
     NONE = "none"
 
 
+class Ownership(StrEnum):
+    """Who owns a hospital; decides the SSO's emergency rates at a non-contracted hospital."""
+
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
 class HospitalBase(SQLModel):
     """The public face of a hospital."""
 
@@ -28,6 +35,7 @@ class HospitalBase(SQLModel):
     name: str = Field(max_length=200)
     contract_type: str = Field(default=ContractType.MAIN.value, max_length=16)
     province: str | None = Field(default=None, max_length=100)
+    ownership: str = Field(default=Ownership.PRIVATE.value, max_length=16)
     active: bool = True
 
 
@@ -47,6 +55,7 @@ class ApiClient(SQLModel, table=True):
     client_id: str = Field(primary_key=True, max_length=64)
     hcode: str = Field(foreign_key="hospitals.hcode", index=True, max_length=9)
     jwks: str
+    jwks_uri: str | None = Field(default=None, max_length=500)  # keys fetched from the client
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
 

@@ -7,9 +7,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from gateway.auth.status import ClientStatus
 from gateway.auth.tokens import AccessGrant, TokenError, read_access_token
 from gateway.deps import SettingsDep
 from gateway.fhir.responses import http_problem
+
+VALIDATE_PATH = "/fhir/Claim/$validate"  # also limited per hospital: it reveals insurance status
 
 
 def current_grant(request: Request, settings: SettingsDep) -> AccessGrant:
@@ -24,7 +27,11 @@ def current_grant(request: Request, settings: SettingsDep) -> AccessGrant:
         )
     except TokenError as exc:
         raise _unauthorized(exc.description, "access token ไม่ถูกต้องหรือหมดอายุ") from exc
+    status: ClientStatus = request.app.state.client_status
+    if not status.active(grant.client_id):  # a disable bites within client_status_seconds
+        raise _unauthorized("The client or its hospital is disabled.", "ไคลเอนต์หรือโรงพยาบาลถูกระงับ")
     request.state.hcode = grant.hcode
+    request.state.client_id = grant.client_id
     return grant
 
 
@@ -41,8 +48,9 @@ def require_scope(resource: str, action: str) -> Callable[..., AccessGrant]:
                 f"The token lacks scope system/{resource}.{action}.",
                 f"โทเคนไม่มีสิทธิ์ system/{resource}.{action}",
             )
-        limiter = request.app.state.rate_limiter
-        wait = limiter.retry_after(grant.hcode)
+        wait = request.app.state.rate_limiter.retry_after(grant.hcode)
+        if wait is None and request.scope.get("path") == VALIDATE_PATH:
+            wait = request.app.state.validate_limiter.retry_after(grant.hcode)
         if wait is not None:
             raise http_problem(
                 429,
@@ -67,3 +75,9 @@ CanReadClaims = Annotated[AccessGrant, Depends(require_scope("Claim", "r"))]
 CanSearchClaims = Annotated[AccessGrant, Depends(require_scope("Claim", "s"))]
 CanReadResponses = Annotated[AccessGrant, Depends(require_scope("ClaimResponse", "r"))]
 CanSearchResponses = Annotated[AccessGrant, Depends(require_scope("ClaimResponse", "s"))]
+CanReadStatements = Annotated[AccessGrant, Depends(require_scope("PaymentReconciliation", "r"))]
+CanSearchStatements = Annotated[AccessGrant, Depends(require_scope("PaymentReconciliation", "s"))]
+CanCreateSubscriptions = Annotated[AccessGrant, Depends(require_scope("Subscription", "c"))]
+CanReadSubscriptions = Annotated[AccessGrant, Depends(require_scope("Subscription", "r"))]
+CanSearchSubscriptions = Annotated[AccessGrant, Depends(require_scope("Subscription", "s"))]
+CanDeleteSubscriptions = Annotated[AccessGrant, Depends(require_scope("Subscription", "d"))]

@@ -16,8 +16,15 @@ from joserfc.jwk import KeySet, OctKey
 from provider_registry.keys import SUPPORTED_ALGORITHMS
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-SUPPORTED_SCOPES = ("system/Claim.crs", "system/ClaimResponse.rs")
+SUPPORTED_SCOPES = (
+    "system/Claim.crs",
+    "system/ClaimResponse.rs",
+    "system/PaymentReconciliation.rs",
+    "system/Subscription.cruds",
+)
 ACCESS_TOKEN_ALGORITHM = "HS256"
+CLOCK_SKEW_SECONDS = 60
+MALFORMED = (JoseError, ValueError, TypeError, KeyError, AttributeError, IndexError)
 
 
 class TokenError(ValueError):
@@ -69,6 +76,17 @@ def unverified_client_id(assertion: str) -> str:
         raise TokenError("invalid_client", "client_assertion is not a signed JWT") from exc
 
 
+def unverified_kid(assertion: str) -> str | None:
+    """The kid in an assertion's header, read only to pick which published key set to refresh."""
+    try:
+        header = assertion.split(".")[0]
+        data = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
+        kid = data.get("kid") if isinstance(data, dict) else None
+    except (ValueError, TypeError):
+        return None
+    return kid if isinstance(kid, str) else None
+
+
 def verify_assertion(
     assertion: str,
     *,
@@ -83,9 +101,10 @@ def verify_assertion(
     try:
         keys = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
         token = jwt.decode(assertion, keys, algorithms=SUPPORTED_ALGORITHMS)
-    except (JoseError, ValueError) as exc:
+    except MALFORMED as exc:
         raise TokenError("invalid_client", f"assertion signature not verified: {exc}") from exc
     claims = token.claims
+    _require(isinstance(claims, dict), "the assertion's claims are not an object")
     _require(
         claims.get("iss") == client_id and claims.get("sub") == client_id,
         "iss and sub must both be the client_id",
@@ -98,9 +117,26 @@ def verify_assertion(
         raise TokenError("invalid_client", "exp is required")
     _require(exp > now, "the assertion has expired")
     _require(exp <= now + max_lifetime + 5, f"exp may be at most {max_lifetime} s ahead")
+    _check_issued_window(claims, now=now, max_lifetime=max_lifetime)
     jti = claims.get("jti")
     _require(isinstance(jti, str) and 0 < len(jti) <= 200, "a unique jti is required")
     return VerifiedAssertion(client_id=client_id, jti=str(jti), expires_at=int(exp))
+
+
+def _check_issued_window(claims: dict[str, Any], *, now: float, max_lifetime: int) -> None:
+    """iat and nbf, when present, are numbers within the clock skew of now (issue 10, 10)."""
+    for name in ("iat", "nbf"):
+        value = claims.get(name)
+        if value is None:
+            continue
+        _require(
+            isinstance(value, int | float) and not isinstance(value, bool),
+            f"{name} must be a number",
+        )
+        _require(value <= now + CLOCK_SKEW_SECONDS, f"{name} is in the future")
+    iat = claims.get("iat")
+    if iat is not None:
+        _require(iat >= now - max_lifetime - CLOCK_SKEW_SECONDS, "iat is too old")
 
 
 def _require(condition: bool, description: str) -> None:
@@ -152,15 +188,19 @@ def read_access_token(token: str, *, secret: str, issuer: str) -> AccessGrant:
     """The grant an access token carries, if it is genuine and unexpired."""
     try:
         decoded = jwt.decode(token, OctKey.import_key(secret), algorithms=[ACCESS_TOKEN_ALGORITHM])
-    except (JoseError, ValueError) as exc:
+    except MALFORMED as exc:  # any forged or malformed token is a 401, never a 500
         raise TokenError("invalid_token", "the access token is not valid") from exc
     claims = decoded.claims
+    if not isinstance(claims, dict):
+        raise TokenError("invalid_token", "the access token is not valid")
     if claims.get("iss") != issuer or not isinstance(claims.get("exp"), int):
         raise TokenError("invalid_token", "the access token is not valid")
     if claims["exp"] <= time.time():
         raise TokenError("invalid_token", "the access token has expired")
+    if not all(isinstance(claims.get(name), str) for name in ("sub", "hcode", "scope")):
+        raise TokenError("invalid_token", "the access token is not a hospital token")
     return AccessGrant(
-        client_id=str(claims["sub"]),
-        hcode=str(claims["hcode"]),
-        scopes=frozenset(str(claims.get("scope", "")).split()),
+        client_id=claims["sub"],
+        hcode=claims["hcode"],
+        scopes=frozenset(claims["scope"].split()),
     )

@@ -18,7 +18,7 @@ from fhir_mappings.claim import SubmittedClaim
 from fhir_mappings.outcome import informational_outcome
 from gateway.auth.tokens import AccessGrant
 from gateway.claims.lifecycle import ClaimStatus, IllegalTransition, check_transition
-from gateway.claims.models import AuditEvent, ClaimRecord
+from gateway.claims.models import AuditEvent, ClaimRecord, OutboxMessage
 from gateway.claims.repository import ClaimLifecycleRepository
 from gateway.fhir.responses import ProblemError, http_problem
 
@@ -78,6 +78,8 @@ def withdraw(
 ) -> None:
     """Move a claim to cancelled, off the payment queue, with an audit event."""
     current = ClaimStatus(record.status)
+    if current is ClaimStatus.CANCELLED:
+        raise _not_withdrawable("The claim is already cancelled.", "เคลมนี้ถูกยกเลิกไปแล้ว", expression)
     _refuse_if_batched(repo, record, current, expression)
     try:
         check_transition(current, ClaimStatus.CANCELLED)
@@ -87,6 +89,7 @@ def withdraw(
         ) from exc
     now = datetime.now(UTC)
     record.status, record.updated_at = ClaimStatus.CANCELLED.value, now
+    record.claim_json = _claim_marked_cancelled(record.claim_json, now)
     _mark_response_cancelled(repo, record.id)
     repo.record_transition(
         record,
@@ -102,6 +105,9 @@ def withdraw(
             detail=orjson.dumps({"released_benefit": str(record.total_benefit)}).decode(),
         ),
     )
+    # The hospital's rest-hooks hear about the cancelled ClaimResponse (gateway/notify/worker.py).
+    payload = orjson.dumps({"claim_id": record.id, "hcode": record.hcode}).decode()
+    repo.session.add(OutboxMessage(topic="claim.cancelled", payload=payload, created_at=now))
     repo.session.flush()
 
 
@@ -127,6 +133,14 @@ def _mark_response_cancelled(repo: ClaimLifecycleRepository, claim_id: str) -> N
     resource["status"] = "cancelled"
     response.resource_json = orjson.dumps(resource).decode()
     repo.session.add(response)
+
+
+def _claim_marked_cancelled(claim_json: str, now: datetime) -> str:
+    """The stored Claim resource with FHIR status `cancelled` (what a read shows)."""
+    claim = orjson.loads(claim_json)
+    claim["status"] = "cancelled"
+    claim["meta"] = {**(claim.get("meta") or {}), "lastUpdated": now.isoformat()}
+    return orjson.dumps(claim).decode()
 
 
 def _not_withdrawable(en: str, th: str, expression: str) -> ProblemError:

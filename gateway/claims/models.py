@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Numeric, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+import gateway.audit.chain  # noqa: F401  (chains every AuditEvent row on flush)
+from fhir_mappings import limits
 from provider_registry.models import utcnow
 
-MONEY = Numeric(14, 2)
+MONEY = Numeric(limits.MONEY_PRECISION, limits.MONEY_SCALE)  # the profile checks the same range
 
 
 class ClaimRecord(SQLModel, table=True):
@@ -19,16 +21,18 @@ class ClaimRecord(SQLModel, table=True):
     __tablename__ = "claims"
     __table_args__ = (
         UniqueConstraint("hcode", "identifier_system", "identifier_value", name="uq_claim_invoice"),
+        Index("ix_claims_review_queue", "status", "expected_loss", "id"),
+        Index("ix_claims_patient_cid_service_date", "patient_cid", "service_date"),
     )
 
     id: str = Field(primary_key=True, max_length=36)
     hcode: str = Field(foreign_key="hospitals.hcode", index=True, max_length=9)
-    identifier_system: str = Field(max_length=200)
-    identifier_value: str = Field(max_length=100)
+    identifier_system: str = Field(max_length=limits.IDENTIFIER_SYSTEM_MAX)
+    identifier_value: str = Field(max_length=limits.INVOICE_MAX)
     status: str = Field(index=True, max_length=32)
-    claim_type: str = Field(max_length=32)
+    claim_type: str = Field(max_length=limits.CLAIM_TYPE_MAX)
     setting: str = Field(max_length=16)
-    patient_cid: str = Field(index=True, max_length=13)
+    patient_cid: str = Field(index=True, max_length=limits.CID_LENGTH)
     service_date: date | None = Field(default=None, index=True)
     total_submitted: Decimal = Field(sa_column=Column(MONEY, nullable=False))
     total_eligible: Decimal = Field(sa_column=Column(MONEY, nullable=False))
@@ -41,6 +45,11 @@ class ClaimRecord(SQLModel, table=True):
     fraud_score: float | None = None
     fraud_reasons: str | None = Field(default=None, sa_column=Column(Text))
     model_version: str | None = Field(default=None, max_length=64)
+    fraud_flagged: bool = False
+    expected_loss: Decimal = Field(default=Decimal(0), sa_column=Column(MONEY, nullable=False))
+    review_source: str | None = Field(default=None, max_length=16)
+    assignee: str | None = Field(default=None, max_length=64)
+    lock_expires_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -54,10 +63,12 @@ class ClaimLineRecord(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     claim_id: str = Field(foreign_key="claims.id", index=True, max_length=36)
     sequence: int
-    product_system: str | None = Field(default=None, max_length=200)
-    product_code: str = Field(max_length=64)
-    category_code: str | None = Field(default=None, max_length=16)
-    quantity: Decimal = Field(sa_column=Column(Numeric(12, 3), nullable=False))
+    product_system: str | None = Field(default=None, max_length=limits.IDENTIFIER_SYSTEM_MAX)
+    product_code: str = Field(max_length=limits.PRODUCT_CODE_MAX)
+    category_code: str | None = Field(default=None, max_length=limits.CATEGORY_CODE_MAX)
+    quantity: Decimal = Field(
+        sa_column=Column(Numeric(limits.QUANTITY_PRECISION, limits.QUANTITY_SCALE), nullable=False)
+    )
     serviced_date: date | None = None
     submitted: Decimal = Field(sa_column=Column(MONEY, nullable=False))
     eligible: Decimal = Field(sa_column=Column(MONEY, nullable=False))
@@ -75,7 +86,9 @@ class ClaimResponseRecord(SQLModel, table=True):
     hcode: str = Field(index=True, max_length=9)
     outcome: str = Field(max_length=16)
     resource_json: str = Field(sa_column=Column(Text, nullable=False))
+    version_id: int = 1
     created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime | None = None
 
 
 class AuditEvent(SQLModel, table=True):
@@ -93,6 +106,12 @@ class AuditEvent(SQLModel, table=True):
     from_status: str | None = Field(default=None, max_length=32)
     to_status: str | None = Field(default=None, max_length=32)
     detail: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    # FHIR AuditEvent shape and the hash chain (gateway/audit/chain.py, migration 0008)
+    agent_kind: str | None = Field(default=None, max_length=16)  # hospital, staff, os, system
+    outcome: str | None = Field(default=None, max_length=8)  # AuditEvent.outcome: 0, 4, 8
+    source: str | None = Field(default=None, max_length=64)  # the caller's network address
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -108,6 +127,11 @@ class OutboxMessage(SQLModel, table=True):
     lease_owner: str | None = Field(default=None, max_length=64)
     lease_until: datetime | None = None
     delivered_at: datetime | None = Field(default=None, index=True)
+    # Delivery state (gateway/notify/worker.py): fanned out to subscribers, next retry, given up.
+    fanned_out_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    dead_at: datetime | None = Field(default=None, index=True)
+    last_error: str | None = Field(default=None, max_length=500)
 
 
 class ReimbursementQueueEntry(SQLModel, table=True):

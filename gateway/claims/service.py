@@ -23,6 +23,7 @@ from fhir_mappings.outcome import operation_outcome
 from fhir_mappings.problems import Problem
 from fhir_mappings.profile import map_claim
 from fhir_mappings.rule_catalogue import problem
+from fhir_mappings.stored_claim import self_contained_claim
 from fraud.assessment import FraudAssessment, unscored
 from gateway.auth.tokens import AccessGrant
 from gateway.claims.corrections import supersede_original
@@ -39,9 +40,11 @@ from gateway.claims.models import (
 from gateway.claims.repository import ClaimRepository, IdempotencyRepository
 from gateway.db import writer
 from gateway.fhir.responses import ProblemError, http_problem
+from gateway.review.selection import select_for_review
 from gateway.settings import Settings
 
 log = structlog.get_logger("claimgw.intake")
+KEY_RETRIES = 3  # an Idempotency-Key row that vanished between insert and read: try again
 
 Pricer = Callable[[Session, SubmittedClaim], Adjudication]
 Scorer = Callable[[Session, SubmittedClaim, Adjudication], FraudAssessment]
@@ -176,22 +179,40 @@ class ClaimIntake:
         return error
 
     def _submit(self, grant: AccessGrant, body: bytes, key: str | None) -> IntakeResult:
+        """One intake transaction; the key's answer is recorded after it, in its own short one.
+
+        Idempotency-key bookkeeping never runs inside the intake transaction: on SQLite that
+        transaction holds the write lock, so a second writer there would wait for itself
+        (issue 10, 7). A crash between the two leaves the key in flight until its lease ends;
+        the retry then finds the stored claim and replays its answer.
+        """
         parsed, claim = self._checked(grant, body)
-        content_hash = canonical_hash(parsed.raw)
+        result = self._intake_transaction(grant, parsed, claim, canonical_hash(parsed.raw), body)
+        if key is not None:
+            self._finish_key(grant.hcode, key, result.status, result.body)
+        return result
+
+    def _intake_transaction(
+        self,
+        grant: AccessGrant,
+        parsed: ParsedBundle,
+        claim: SubmittedClaim,
+        content_hash: str,
+        body: bytes,
+    ) -> IntakeResult:
         with Session(self.engine, expire_on_commit=False) as session:
             repo = ClaimRepository(session, grant.hcode)
             earlier = self._replay(repo, claim, content_hash)
-            if earlier is None:
-                try:
-                    return self._store(session, repo, grant, parsed, claim, content_hash, body, key)
-                except IntegrityError:
-                    session.rollback()
-                    earlier = self._replay(repo, claim, content_hash)
-                    if earlier is None:
-                        raise
-            if key is not None:
-                self._finish_key(grant.hcode, key, 200, earlier.body)
-            return earlier
+            if earlier is not None:
+                return earlier
+            try:
+                return self._store(session, repo, grant, parsed, claim, content_hash, body)
+            except IntegrityError:  # a concurrent request stored the same invoice first
+                session.rollback()
+                earlier = self._replay(repo, claim, content_hash)
+                if earlier is None:
+                    raise
+                return earlier
 
     def _replay(
         self, repo: ClaimRepository, claim: SubmittedClaim, content_hash: str
@@ -234,13 +255,22 @@ class ClaimIntake:
         claim: SubmittedClaim,
         content_hash: str,
         body: bytes,
-        key: str | None,
     ) -> IntakeResult:
         original = supersede_original(session, grant=grant, claim=claim)
         adjudication = self.pipeline.price(session, claim)
         assessment = self.pipeline.score(session, claim, adjudication)
-        outcome = adjudication.outcome(pended=assessment.flagged)
         now = datetime.now(UTC)
+        selection = select_for_review(
+            session,
+            self.settings,
+            hcode=grant.hcode,
+            claim=claim,
+            adjudication=adjudication,
+            assessment=assessment,
+            corrects=original.id if original is not None else None,
+            now=now,
+        )
+        outcome = adjudication.outcome(pended=selection.pended)
         claim_id, response_id = str(uuid.uuid4()), str(uuid.uuid4())
         resource = claim_response(
             response_id=response_id,
@@ -266,6 +296,9 @@ class ClaimIntake:
             now,
         )
         record.related_claim_id = original.id if original is not None else None
+        record.fraud_flagged = assessment.flagged
+        record.review_source = selection.source.value if selection.source else None
+        record.expected_loss = selection.expected_loss
         repo.add_intake(
             claim=record,
             lines=_line_records(claim_id, claim, adjudication),
@@ -284,10 +317,6 @@ class ClaimIntake:
             else None,
         )
         answer = response_bundle(resource, self.settings.base_url)
-        if key is not None:
-            IdempotencyRepository(session, grant.hcode).finish(
-                key, status=201, body=orjson.dumps(answer).decode()
-            )
         session.commit()
         for observer in self.pipeline.observers:
             observer.accepted(claim, adjudication, assessment, outcome)
@@ -310,7 +339,9 @@ class ClaimIntake:
     def _location(self, response_id: str) -> dict[str, str]:
         return {"Location": f"{self.settings.base_url}/fhir/ClaimResponse/{response_id}"}
 
-    def _begin_key(self, hcode: str, key: str, request_hash: str) -> IntakeResult | None:
+    def _begin_key(
+        self, hcode: str, key: str, request_hash: str, attempt: int = 0
+    ) -> IntakeResult | None:
         """Mark a key in flight; or the earlier answer, 409 in flight, 422 for another body."""
         now = datetime.now(UTC)
         lease = now + timedelta(seconds=self.settings.idempotency_lease_seconds)
@@ -332,8 +363,10 @@ class ClaimIntake:
             except IntegrityError:
                 session.rollback()
             existing = keys.get(key)
+            if existing is None and attempt < KEY_RETRIES:  # released meanwhile: bounded retry
+                return self._begin_key(hcode, key, request_hash, attempt + 1)
             if existing is None:
-                return self._begin_key(hcode, key, request_hash)
+                raise _in_flight()
             if existing.request_hash != request_hash:
                 raise ProblemError([problem("idempotency-key-reused", "Bundle")])
             if existing.state == "done" and existing.response_body is not None:
@@ -391,8 +424,7 @@ def _claim_record(
     body: bytes,
     now: datetime,
 ) -> ClaimRecord:
-    stored_claim = dict(parsed.raw["entry"][0]["resource"])
-    stored_claim["id"] = claim_id
+    stored_claim = self_contained_claim(parsed.raw, claim_id)
     stored_claim["meta"] = {**(stored_claim.get("meta") or {}), "lastUpdated": now.isoformat()}
     return ClaimRecord(
         id=claim_id,

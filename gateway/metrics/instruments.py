@@ -111,6 +111,9 @@ FRAUD_SCORE = Histogram(
     buckets=SCORE_BUCKETS,
 )
 FRAUD_SCORED = Counter("claimgw_fraud_scored_claims", "Claims scored at intake.", ["hcode"])
+FRAUD_UNSCORED = Counter(
+    "claimgw_fraud_unscored_claims", "Claims taken in while no model was promoted.", ["hcode"]
+)
 FRAUD_FLAGGED = Counter(
     "claimgw_fraud_flagged_claims",
     "Claims flagged for fraud review at intake.",

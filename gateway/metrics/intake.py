@@ -56,7 +56,10 @@ def record_line_denial(line: LineAdjudication) -> None:
 
 
 def record_assessment(assessment: FraudAssessment, hcode: str) -> None:
-    """The score, the flag and the model that produced them."""
+    """The score, the flag and the model that produced them; unscored claims only as such."""
+    if assessment.model_version is None:  # no promoted model: not a score of 0 (issue 10, 13)
+        m.FRAUD_UNSCORED.labels(hcode).inc()
+        return
     m.FRAUD_SCORE.observe(min(max(assessment.score, 0.0), 1.0))
     m.FRAUD_SCORED.labels(hcode).inc()
     if assessment.flagged:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
@@ -12,6 +13,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from sqlalchemy import Engine
 
+from gateway.audit.trail import search_events
 from gateway.auth.tokens import ASSERTION_TYPE
 from gateway.client import sign_assertion
 from gateway.db import session_scope
@@ -64,7 +66,10 @@ def test_es384_assertion_buys_a_token_of_at_most_300_seconds(
     body = answer.json()
     assert body["token_type"] == "bearer"
     assert 0 < body["expires_in"] <= 300
-    assert body["scope"] == "system/Claim.crs system/ClaimResponse.rs"
+    assert body["scope"] == (
+        "system/Claim.crs system/ClaimResponse.rs "
+        "system/PaymentReconciliation.rs system/Subscription.cruds"
+    )
     assert answer.headers["cache-control"] == "no-store"
 
 
@@ -93,23 +98,37 @@ def test_rs384_keys_work_too(client: TestClient, engine: Engine) -> None:
         ({"exp": int(time.time()) - 10}, "expired"),
         ({"sub": "someone-else"}, "iss and sub"),
         ({"jti": ""}, "jti"),
+        ({"iat": int(time.time()) + 10_000}, "iat is in the future"),
+        ({"nbf": int(time.time()) + 10_000}, "nbf is in the future"),
+        ({"iat": "yesterday"}, "iat must be a number"),
     ],
 )
 def test_bad_assertions_are_invalid_client(
-    client: TestClient, hospital: Hospital, claims: dict[str, Any], reason: str
+    client: TestClient, engine: Engine, hospital: Hospital, claims: dict[str, Any], reason: str
 ) -> None:
     answer = _post(client, _assertion(hospital, **claims))
     assert answer.status_code == 401
-    assert answer.json()["error"] == "invalid_client"
-    assert reason in answer.json()["error_description"]
+    assert answer.json() == REFUSED  # one answer for every refused client
+    assert reason in _last_refusal_reason(engine)  # the reason is in the audit trail
 
 
-def test_replayed_assertion_is_refused(client: TestClient, hospital: Hospital) -> None:
+REFUSED = {"error": "invalid_client", "error_description": "client authentication failed"}
+
+
+def _last_refusal_reason(engine: Engine) -> str:
+    with session_scope(engine) as session:
+        rows = search_events(session, user="unauthenticated")
+        return str(json.loads(rows[0].detail)["reason"])
+
+
+def test_replayed_assertion_is_refused(
+    client: TestClient, engine: Engine, hospital: Hospital
+) -> None:
     assertion = _assertion(hospital)
     assert _post(client, assertion).status_code == 200
     again = _post(client, assertion)
     assert again.status_code == 401
-    assert "already used" in again.json()["error_description"]
+    assert "already used" in _last_refusal_reason(engine)
 
 
 def test_assertion_signed_by_another_key_is_refused(

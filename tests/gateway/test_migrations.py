@@ -9,7 +9,10 @@ from sqlmodel import SQLModel
 
 import gateway.auth.models  # noqa: F401  (every module with tables registers them)
 import gateway.claims.models  # noqa: F401
+import gateway.notify.models  # noqa: F401
+import gateway.payments.models  # noqa: F401
 import gateway.pricing.models  # noqa: F401
+import gateway.review.models  # noqa: F401
 import gateway.scoring.models  # noqa: F401
 import provider_registry.models  # noqa: F401
 from gateway.db import migrations_current

@@ -69,7 +69,8 @@ def test_submission_writes_claim_lines_response_audit_outbox_and_queue(
     assert _count(engine, ReimbursementQueueEntry) == 1
     with Session(engine) as session:
         claim = session.exec(select(ClaimRecord)).one()
-        actions = [e.action for e in session.exec(select(AuditEvent).order_by(AuditEvent.id))]
+        claim_events = select(AuditEvent).where(AuditEvent.entity_type == "Claim")
+        actions = [e.action for e in session.exec(claim_events.order_by(AuditEvent.id))]
     assert claim.status == "queued_for_payment"
     assert orjson.loads(claim.bundle_json) == claim_dict()
     assert actions == [

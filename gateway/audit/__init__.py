@@ -1,0 +1,1 @@
+"""The audit trail: FHIR-AuditEvent-shaped rows of audit_events in one hash chain."""
