@@ -19,25 +19,16 @@ from gateway.claims import corrections
 from gateway.claims.repository import ClaimRepository
 from gateway.claims.service import ClaimIntake, IntakeResult
 from gateway.deps import SessionDep, SettingsDep
+from gateway.fhir.requests import fhir_body
 from gateway.fhir.responses import FHIRResponse, http_problem
 
 router = APIRouter(prefix="/fhir", tags=["claims"])
 
-FHIR_MEDIA_TYPES = ("application/fhir+json", "application/json")
 IDEMPOTENCY_KEY_MAX = 200
 
 
 async def _claim_body(request: Request) -> bytes:
-    """The request body, once its media type is acceptable (415 otherwise)."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type not in FHIR_MEDIA_TYPES:
-        raise http_problem(
-            415,
-            "not-supported",
-            f"Send the Bundle as application/fhir+json, not '{media_type or 'nothing'}'.",
-            "ต้องส่ง Bundle ในรูปแบบ application/fhir+json",
-        )
-    return await request.body()
+    return await fhir_body(request, "Bundle")
 
 
 def _intake(request: Request) -> ClaimIntake:

@@ -14,13 +14,13 @@ from gateway.auth.deps import (
     CanSearchSubscriptions,
 )
 from gateway.deps import SessionDep, SettingsDep, WriterSessionDep
-from gateway.fhir.responses import FHIRResponse, http_problem
+from gateway.fhir.requests import fhir_body
+from gateway.fhir.responses import FHIRResponse
 from gateway.notify import service
 from gateway.notify.repository import SubscriptionRepository
 
 router = APIRouter(prefix="/fhir", tags=["notifications"])
 
-FHIR_MEDIA_TYPES = ("application/fhir+json", "application/json")
 OUTCOME: dict[str, Any] = {"description": "OperationOutcome"}
 ERRORS: dict[int | str, dict[str, Any]] = {401: OUTCOME, 403: OUTCOME, 404: OUTCOME, 429: OUTCOME}
 SUBSCRIPTION_BODY: dict[str, Any] = {
@@ -56,15 +56,7 @@ async def create_subscription(
     settings: SettingsDep,
 ) -> FHIRResponse:
     """Register a rest-hook; the answer carries the signing secret, once (see docs/api.md)."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type not in FHIR_MEDIA_TYPES:
-        raise http_problem(
-            415,
-            "not-supported",
-            "Send the Subscription as application/fhir+json.",
-            "ต้องส่ง Subscription ในรูปแบบ application/fhir+json",
-        )
-    body = await request.body()
+    body = await fhir_body(request, "Subscription")
     record, secret = await run_in_threadpool(
         service.create_subscription,
         session,
