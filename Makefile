@@ -12,11 +12,18 @@ uv:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 
 # --inexact: a runtime install never removes the test tools a developer already has.
+# Bytecode is compiled at install time: with PYTHONDONTWRITEBYTECODE set (as on our machines)
+# Python would otherwise compile every imported module again in every process, which was
+# most of a CLI command's start-up (hospital list: 1.4 s of CPU, 0.6 s with bytecode).
+COMPILE_OWN := $(UV) run --frozen --no-sync python -m compileall -q -j 0 gateway fhir_mappings fraud provider_registry migrations
+
 install: uv
-	$(UV) sync --frozen --no-dev --inexact --python 3.11
+	$(UV) sync --frozen --no-dev --inexact --compile-bytecode --python 3.11
+	$(COMPILE_OWN)
 
 install-dev: uv
-	$(UV) sync --frozen --group dev --python 3.11
+	$(UV) sync --frozen --group dev --compile-bytecode --python 3.11
+	$(COMPILE_OWN)
 
 demo: install
 	$(UV) run --frozen --no-sync claimgw demo --port $(PORT)
