@@ -37,6 +37,9 @@ ZERO = Decimal(0)
 DRG_BASE_RATE = "DRG-BASE-RATE"
 EMERGENCY_OPD_ENVELOPE = "EMER-NC-OPD"
 EMERGENCY_IPD_ENVELOPE = "EMER-NC-IPD-DAY"
+EMERGENCY_OWN_CEILINGS = frozenset({"EMER-NC-ICU-DAY", "EMER-NC-SURG-MAJOR"})
+"""Private-hospital emergency items with a ceiling of their own (ICU 4,500 a day, major surgery
+8,000-16,000, gcc.go.th/?p=303650): paid beside the daily inpatient envelope, not inside it."""
 PUBLIC_EMERGENCY_ROOM = "EMER-PUB-ROOM-DAY"
 ROOM_AND_BOARD_CATEGORY = "01"
 """Thai fee category 1, room and board: what the public-hospital room ceiling applies to."""
@@ -322,7 +325,10 @@ def _apply_emergency_rules(lines: list[_Line], given: PricingInput) -> None:
         return
     cap = _emergency_cap(given, start.date(), window_days)
     if cap is not None:
-        _cap_total(lines, cap, "emergency-rate-cap")
+        enveloped = [
+            x for x in lines if x.item is None or x.item.code not in EMERGENCY_OWN_CEILINGS
+        ]
+        _cap_total(enveloped, cap, "emergency-rate-cap")
 
 
 def emergency_start(claim: SubmittedClaim, lines: Sequence[_Line] = ()) -> datetime:

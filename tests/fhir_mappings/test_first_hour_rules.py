@@ -77,6 +77,19 @@ def test_private_hospital_emergency_is_capped_at_the_private_daily_rate() -> Non
     assert sum(benefits(priced)) == D(6000)  # 3 days x 2,000
 
 
+def test_private_emergency_icu_and_major_surgery_keep_their_own_ceilings() -> None:
+    stay = claim(
+        DAY,
+        line("IPD-ROOM", "2100", "3", day=DAY),  # 3 x 700 by tariff, over the 2,000 envelope
+        line("EMER-NC-ICU-DAY", "5000", "1", day=DAY),
+        line("EMER-NC-SURG-MAJOR", "20000", day=DAY),
+        setting=CareSetting.EMERGENCY,
+        stay_days=1,
+    )
+    priced = price(stay, eligibility=EMERGENCY, ownership="private")  # type: ignore[arg-type]
+    assert benefits(priced) == [D(2000), D(4500), D(16000)]  # ward envelope, ICU day, surgery
+
+
 def test_public_hospital_emergency_pays_actual_cost_with_room_at_most_700_a_day() -> None:
     priced = price(_inpatient_emergency(), eligibility=EMERGENCY, ownership="public")  # type: ignore[arg-type]
     assert benefits(priced) == [D(2100), D(1500), D(2000)]  # room 3 days x 700; the rest as billed
