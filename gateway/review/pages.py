@@ -6,11 +6,13 @@ and, on success, redirects (POST/redirect/GET) so a reload never repeats a decis
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -19,6 +21,7 @@ from gateway.deps import SessionDep, SettingsDep, WriterSessionDep
 from gateway.fhir.responses import ProblemError
 from gateway.review import decisions
 from gateway.review.charts import peer_strip, person_timeline
+from gateway.review.decisions import ReviewContext
 from gateway.review.endpoints import assignee_filter, context
 from gateway.review.models import Decision
 from gateway.review.repository import QueueFilter, ReviewRepository
@@ -31,6 +34,7 @@ from gateway.web.pages import render
 router = APIRouter(prefix="/review", tags=["review pages"], include_in_schema=False)
 
 PAGE_SIZE = 25
+T = TypeVar("T")
 FormErrors = dict[str, dict[str, str]]
 
 
@@ -81,115 +85,127 @@ def queue_page(
     )
 
 
-@router.get("/claims/{claim_id}", response_class=HTMLResponse)
+@dataclass(frozen=True, slots=True)
+class ClaimPage:
+    """One claim's page for one signed-in reviewer, in this request's session."""
+
+    request: Request
+    claim_id: str
+    principal: StaffPrincipal
+    session: Session
+    settings: Settings
+
+    async def form(self) -> dict[str, str]:
+        return {k: str(v) for k, v in (await self.request.form()).items()}
+
+    def view(
+        self,
+        errors: FormErrors | None = None,
+        form: dict[str, str] | None = None,
+        status: int = 200,
+    ) -> HTMLResponse:
+        return _claim_view(
+            self.request,
+            self.session,
+            self.settings,
+            self.principal,
+            self.claim_id,
+            errors,
+            form,
+            status,
+        )
+
+    def attempt(
+        self,
+        action: Callable[[ReviewContext], T],
+        form: dict[str, str],
+        field: str,
+        rename: Callable[[str], str] = str,
+    ) -> T | HTMLResponse:
+        """Run one review action and commit; a refusal re-renders the page with its errors,
+        each under the form field `rename` gives its API field (default: the same name)."""
+        try:
+            result = action(context(self.session, self.settings, self.principal))
+        except ProblemError as exc:
+            self.session.rollback()
+            errors = {rename(k): v for k, v in _form_errors(exc, field).items()}
+            return self.view(errors, form, exc.status)
+        self.session.commit()
+        return result
+
+
 def claim_page(
     request: Request,
     claim_id: str,
     principal: StaffPage,
     session: WriterSessionDep,
     settings: SettingsDep,
-) -> HTMLResponse:
+) -> ClaimPage:
+    """The claim page of the route's claim, for the signed-in reviewer."""
+    return ClaimPage(request, claim_id, principal, session, settings)
+
+
+ClaimPageDep = Annotated[ClaimPage, Depends(claim_page)]
+
+
+@router.get("/claims/{claim_id}", response_class=HTMLResponse)
+def claim_view(page: ClaimPageDep) -> HTMLResponse:
     """One claim with everything a reviewer needs, and the forms to act on it."""
-    return _claim_view(request, session, settings, principal, claim_id)
+    return page.view()
 
 
 @router.post("/claims/{claim_id}/assign")
-async def assign_form(
-    request: Request,
-    claim_id: str,
-    principal: StaffPage,
-    session: WriterSessionDep,
-    settings: SettingsDep,
-) -> Response:
+async def assign_form(page: ClaimPageDep) -> Response:
     """Take the claim (or, for a supervisor, give it to the named reviewer)."""
-    form = await request.form()
-    assignee = str(form.get("assignee") or "").strip() or None
-    return _act(
-        request,
-        session,
-        settings,
-        principal,
-        claim_id,
-        lambda ctx: decisions.assign(ctx, claim_id, assignee),
-    )
+    form = await page.form()
+    assignee = form.get("assignee", "").strip() or None
+    done = page.attempt(lambda ctx: decisions.assign(ctx, page.claim_id, assignee), form, "lock")
+    return done if isinstance(done, HTMLResponse) else _back_to(page)
 
 
 @router.post("/claims/{claim_id}/release")
-def release_form(
-    request: Request,
-    claim_id: str,
-    principal: StaffPage,
-    session: WriterSessionDep,
-    settings: SettingsDep,
-) -> Response:
+def release_form(page: ClaimPageDep) -> Response:
     """Give the claim back to the queue."""
-    return _act(
-        request,
-        session,
-        settings,
-        principal,
-        claim_id,
-        lambda ctx: decisions.release(ctx, claim_id),
-    )
+    done = page.attempt(lambda ctx: decisions.release(ctx, page.claim_id), {}, "lock")
+    return done if isinstance(done, HTMLResponse) else _back_to(page)
 
 
 @router.post("/claims/{claim_id}/decision")
-async def decision_form(
-    request: Request,
-    claim_id: str,
-    principal: StaffPage,
-    session: WriterSessionDep,
-    settings: SettingsDep,
-) -> Response:
+async def decision_form(page: ClaimPageDep) -> Response:
     """Record the decision; a final one returns to the queue, a four-eyes one to the claim."""
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    form = await page.form()
     errors: FormErrors = {}
     body = _decision_request(form, errors)
     if body is None:
-        return _claim_view(request, session, settings, principal, claim_id, errors, form, 422)
-    try:
-        result = decisions.decide(context(session, settings, principal), claim_id, body)
-    except ProblemError as exc:
-        session.rollback()
-        errors = {_line_field(field, body): message for field, message in _form_errors(exc).items()}
-        return _claim_view(
-            request, session, settings, principal, claim_id, errors, form, exc.status
-        )
-    session.commit()
-    if result.needs_second_approval:
-        return RedirectResponse(f"/review/claims/{claim_id}?sent=second-approval", 303)
-    return RedirectResponse(f"/review?decided={claim_id}", 303)
+        return page.view(errors, form, 422)
+    done = page.attempt(
+        lambda ctx: decisions.decide(ctx, page.claim_id, body),
+        form,
+        "decision",
+        rename=lambda field: _line_field(field, body),
+    )
+    if isinstance(done, HTMLResponse):
+        return done
+    if done.needs_second_approval:
+        return RedirectResponse(f"/review/claims/{page.claim_id}?sent=second-approval", 303)
+    return RedirectResponse(f"/review?decided={page.claim_id}", 303)
 
 
 @router.post("/claims/{claim_id}/second-approval")
-async def second_approval_form(
-    request: Request,
-    claim_id: str,
-    principal: StaffPage,
-    session: WriterSessionDep,
-    settings: SettingsDep,
-) -> Response:
+async def second_approval_form(page: ClaimPageDep) -> Response:
     """A second supervisor's word on a large denial or cut."""
-    form = {k: str(v) for k, v in (await request.form()).items()}
-    approve = form.get("approve") == "yes"
-    try:
-        decisions.second_approval(
-            context(session, settings, principal), claim_id, approve, form.get("note", "")
-        )
-    except ProblemError as exc:
-        session.rollback()
-        return _claim_view(
-            request,
-            session,
-            settings,
-            principal,
-            claim_id,
-            _form_errors(exc, "second_note"),
-            form,
-            exc.status,
-        )
-    session.commit()
-    return RedirectResponse("/review/supervisor", 303)
+    form = await page.form()
+    approve, note = form.get("approve") == "yes", form.get("note", "")
+    done = page.attempt(
+        lambda ctx: decisions.second_approval(ctx, page.claim_id, approve, note),
+        form,
+        "second_note",
+    )
+    return done if isinstance(done, HTMLResponse) else RedirectResponse("/review/supervisor", 303)
+
+
+def _back_to(page: ClaimPage) -> RedirectResponse:
+    return RedirectResponse(f"/review/claims/{page.claim_id}", 303)
 
 
 @router.get("/supervisor", response_class=HTMLResponse)
@@ -199,32 +215,6 @@ def supervisor_page(
     """Backlog, throughput, SLA, overturns, the audit sample's figures and second approvals."""
     stats = review_stats(ReviewRepository(session), settings, datetime.now(UTC))
     return render(request, "review/supervisor.html", {"stats": stats})
-
-
-def _act(
-    request: Request,
-    session: Session,
-    settings: Settings,
-    principal: StaffPrincipal,
-    claim_id: str,
-    action: Any,
-) -> Response:
-    try:
-        action(context(session, settings, principal))
-    except ProblemError as exc:
-        session.rollback()
-        return _claim_view(
-            request,
-            session,
-            settings,
-            principal,
-            claim_id,
-            _form_errors(exc, "lock"),
-            {},
-            exc.status,
-        )
-    session.commit()
-    return RedirectResponse(f"/review/claims/{claim_id}", 303)
 
 
 def _claim_view(
