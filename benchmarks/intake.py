@@ -1,10 +1,15 @@
 """Intake benchmark: the real HTTP server against a parsing baseline measured in the same run.
 
+`benchmarks/targets.py` (run by `make bench`) measures these figures and the rest of issue 12's
+table on the realistic path (with a promoted fraud model); this script is the older, lighter
+variant without a model, kept for comparison with earlier figures.
+
 Prints two ratios (the machine is shared and noisy, so absolute times say little):
 1. mean end-to-end time per claim (one worker; SQLite and PostgreSQL) divided by the time
-   fhir.resources `R4B.Bundle.model_validate_json` takes for the same bytes (target <= 1.5);
+   fhir.resources `R4B.Bundle.model_validate_json` takes for the same bytes
+   (target <= 3, next <= 1.5);
 2. throughput with two server workers divided by throughput with one, on PostgreSQL
-   (target >= 1.7).
+   (issue 12: report it, with the load average).
 Also prints the share of in-process pipeline time spent in the pricing step (eligibility and
 tariffs), from timing the configured pricer around real submissions.
 
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -284,7 +290,7 @@ def main() -> None:
             print(
                 f"{target.name:10s} end-to-end {mean * 1000:7.2f} ms/claim, "
                 f"parse {baseline * 1000:6.2f} ms/claim, "
-                f"ratio {mean / baseline:5.2f} (target <= 1.5)"
+                f"ratio {mean / baseline:5.2f} (target <= 3, next <= 1.5)"
             )
         if not options.skip_postgres:
             rates = {}
@@ -308,7 +314,7 @@ def main() -> None:
             results["PostgreSQL 2 workers / 1 worker"] = rates[2] / rates[1]
             print(
                 f"PostgreSQL throughput 1 worker {rates[1]:6.1f}/s, 2 workers {rates[2]:6.1f}/s, "
-                f"ratio {rates[2] / rates[1]:4.2f} (target >= 1.7)"
+                f"ratio {rates[2] / rates[1]:4.2f} (report it; load {os.getloadavg()[0]:.2f})"
             )
         share = pricing_share(make_bundles(min(options.claims, 200), seed=77), workdir)
         results["pricing share of pipeline"] = share
