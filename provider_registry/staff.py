@@ -9,14 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from pwdlib import PasswordHash
 from sqlmodel import Field, Session, SQLModel, select
 
-from provider_registry.models import utcnow
+from provider_registry.models import as_utc, utcnow
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -107,10 +107,8 @@ class StaffRepository:
 
 
 def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back naive; they were stored as UTC."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
+    """A stored moment as aware UTC, or None."""
+    return as_utc(moment) if moment is not None else None
 
 
 def hash_password(password: str) -> str:

@@ -30,6 +30,7 @@ from gateway.review.repository import ReviewRepository
 from gateway.review.schemas import DecisionRequest, DecisionResult, LockOut
 from gateway.settings import Settings
 from gateway.staff.deps import StaffPrincipal
+from provider_registry.models import as_utc
 from provider_registry.staff import Role
 
 S = ClaimStatus
@@ -365,11 +366,7 @@ def _require_lock(ctx: ReviewContext, claim: ClaimRecord) -> None:
 
 def _lock_live(claim: ClaimRecord, now: datetime) -> bool:
     until = claim.lock_expires_at
-    if until is None:
-        return False
-    if until.tzinfo is None:  # SQLite hands back naive UTC
-        until = until.replace(tzinfo=now.tzinfo)
-    return until > now
+    return until is not None and as_utc(until) > now
 
 
 def _held_by_other(claim: ClaimRecord) -> ProblemError:

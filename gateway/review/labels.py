@@ -10,13 +10,14 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from sqlmodel import Session
 
 from gateway.review.models import Decision, ReviewDecision
 from gateway.review.repository import ReviewRepository
+from provider_registry.models import as_utc
 
 LABEL_COLUMNS = ("identifier", "label", "pattern")
 
@@ -45,7 +46,7 @@ def reviewer_labels(session: Session) -> list[ReviewerLabel]:
             label=label,
             pattern=_pattern(decision) if label else "none",
             source="random-audit" if decision.review_source == "random-audit" else "flagged",
-            decided_at=_aware(decision.decided_at),
+            decided_at=as_utc(decision.decided_at),
             fraud_score=claim.fraud_score,
         )
     return list(latest.values())
@@ -65,7 +66,3 @@ def write_labels_csv(labels: Iterable[ReviewerLabel], path: Path) -> int:
 
 def _pattern(decision: ReviewDecision) -> str:
     return "reviewer-denied" if decision.decision == Decision.DENY else "reviewer-adjusted"
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -7,7 +7,7 @@ import bisect
 import re
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -41,6 +41,7 @@ from gateway.review.schemas import (
 from gateway.review.selection import BANGKOK
 from gateway.scoring.repository import ClaimHistoryRepository
 from gateway.settings import Settings
+from provider_registry.models import as_utc
 
 BACKLOG_BUCKETS = ((24, "0-24h"), (48, "24-48h"), (72, "48-72h"), (None, "72h+"))
 PEER_DAYS = 90
@@ -70,7 +71,7 @@ def queue(
 def _queue_item(
     record: ClaimRecord, name: str | None, settings: Settings, now: datetime
 ) -> QueueItem:
-    received = _aware(record.created_at)
+    received = as_utc(record.created_at)
     return QueueItem(
         claim_id=record.id,
         hcode=record.hcode,
@@ -123,7 +124,7 @@ def claim_detail(ctx: ReviewContext, claim_id: str) -> ClaimDetail:
     bundle = orjson.loads(record.bundle_json)
     response = repo.response(claim_id)
     decisions = repo.decisions(claim_id)
-    received = _aware(record.created_at)
+    received = as_utc(record.created_at)
     return ClaimDetail(
         claim_id=record.id,
         invoice=record.identifier_value,
@@ -153,7 +154,7 @@ def claim_detail(ctx: ReviewContext, claim_id: str) -> ClaimDetail:
         earlier_notes=_earlier_notes(repo, record),
         history=_history(repo, claim_id, decisions),
         assignee=record.assignee,
-        lock_expires_at=_aware(record.lock_expires_at) if record.lock_expires_at else None,
+        lock_expires_at=as_utc(record.lock_expires_at) if record.lock_expires_at else None,
         sla_due_at=received + timedelta(hours=ctx.settings.review_sla_hours),
     )
 
@@ -313,7 +314,7 @@ def _decision_out(d: ReviewDecision) -> DecisionOut:
         message_to_hospital=d.message_to_hospital,
         benefit_before=d.benefit_before,
         benefit_after=d.benefit_after,
-        decided_at=_aware(d.decided_at),
+        decided_at=as_utc(d.decided_at),
         second_reviewer=d.second_reviewer,
         second_approved=d.second_approved,
         second_note=d.second_note,
@@ -330,15 +331,15 @@ def _earlier_notes(repo: ReviewRepository, record: ClaimRecord) -> list[Decision
 def _history(
     repo: ReviewRepository, claim_id: str, decisions: Sequence[ReviewDecision]
 ) -> list[HistoryEntry]:
-    notes = {(d.reviewer, _aware(d.decided_at)): d.note for d in decisions}
+    notes = {(d.reviewer, as_utc(d.decided_at)): d.note for d in decisions}
     return [
         HistoryEntry(
-            at=_aware(e.at),
+            at=as_utc(e.at),
             actor=e.actor,
             action=e.action,
             from_status=e.from_status,
             to_status=e.to_status,
-            note=notes.get((e.actor.removeprefix("staff:"), _aware(e.at))),
+            note=notes.get((e.actor.removeprefix("staff:"), as_utc(e.at))),
         )
         for e in repo.history(claim_id)
     ]
@@ -348,7 +349,7 @@ def _history(
 def review_stats(repo: ReviewRepository, settings: Settings, now: datetime) -> ReviewStats:
     """Backlog by age, throughput per reviewer, SLA breaches, overturns, and what audits found."""
     sla = timedelta(hours=settings.review_sla_hours)
-    waiting = [_aware(t) for t in repo.pended_since()]
+    waiting = [as_utc(t) for t in repo.pended_since()]
     recent = repo.decided_since(now - timedelta(days=14))
     seconds = [d for d in recent if d.second_at is not None]
     overturned = sum(1 for d in seconds if d.second_approved is False)
@@ -359,7 +360,7 @@ def review_stats(repo: ReviewRepository, settings: Settings, now: datetime) -> R
         sla_breached_decided=sum(
             1
             for received, decided in repo.decision_delays(now - timedelta(days=14))
-            if _aware(decided) - _aware(received) > sla
+            if as_utc(decided) - as_utc(received) > sla
         ),
         decisions_per_reviewer_per_day=_per_reviewer_day(recent),
         second_approvals_decided=len(seconds),
@@ -381,7 +382,7 @@ def _backlog(waiting: Sequence[datetime], now: datetime) -> dict[str, int]:
 
 def _per_reviewer_day(decisions: Sequence[ReviewDecision]) -> list[ReviewerDay]:
     counts = Counter(
-        (d.reviewer, _aware(d.decided_at).astimezone(BANGKOK).date()) for d in decisions
+        (d.reviewer, as_utc(d.decided_at).astimezone(BANGKOK).date()) for d in decisions
     )
     return [
         ReviewerDay(reviewer=r, day=day, decisions=n)
@@ -397,7 +398,7 @@ def _awaiting(d: ReviewDecision) -> AwaitingSecond:
         decision=d.decision,
         benefit_before=d.benefit_before,
         benefit_after=d.benefit_after,
-        decided_at=_aware(d.decided_at),
+        decided_at=as_utc(d.decided_at),
     )
 
 
@@ -426,11 +427,6 @@ def _interval(share: dict[str, Any]) -> Interval:
     return Interval(
         events=share["hits"], trials=share["n"], rate=share["value"], low=low, high=high
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive UTC; PostgreSQL aware. Make both aware."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _not_found(claim_id: str) -> ProblemError:

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -19,7 +19,7 @@ from gateway.db import writer
 from gateway.settings import Settings
 from gateway.staff.models import StaffSession
 from gateway.staff.repository import StaffSessionRepository
-from provider_registry.models import utcnow
+from provider_registry.models import as_utc, utcnow
 from provider_registry.staff import Role, StaffRepository
 
 SESSION_COOKIE = "claimgw_session"
@@ -56,10 +56,6 @@ def tokens_match(expected: str, given: str | None) -> bool:
     return bool(given) and hmac.compare_digest(expected.encode(), (given or "").encode())
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def start_session(session: Session, *, username: str, idle: timedelta) -> str:
     """Stage a new session for a signed-in user; returns the cookie token (never stored)."""
     token = secrets.token_urlsafe(32)
@@ -91,11 +87,11 @@ def resolve_session(
         user = StaffRepository(db).get(found.username) if found else None
         if found is None or user is None:
             return None
-        if _aware(found.expires_at) <= now or not user.active:
+        if as_utc(found.expires_at) <= now or not user.active:
             _end(engine, session_id, now)
             return None
         active = ActiveSession(session_id, user.username, Role(user.role), found.csrf_token)
-        stale = now - _aware(found.last_seen_at) >= RENEW_AFTER
+        stale = now - as_utc(found.last_seen_at) >= RENEW_AFTER
     if stale:
         _renew(engine, session_id, now, idle)
     return active
