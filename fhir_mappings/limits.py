@@ -20,7 +20,8 @@ from typing import Final
 
 INVOICE_MAX: Final = 100  # claims.identifier_value
 IDENTIFIER_SYSTEM_MAX: Final = 200  # claims.identifier_system, claim_lines.product_system
-CID_LENGTH: Final = 13  # claims.patient_cid, insured_persons.cid
+CID_LENGTH: Final = 13  # a citizen ID as written in a bundle (never stored: see PERSON_KEY_LENGTH)
+PERSON_KEY_LENGTH: Final = 64  # claims.patient_key, benefit_uses.patient_key: HMAC-SHA256 hex
 PRODUCT_CODE_MAX: Final = 64  # claim_lines.product_code
 CATEGORY_CODE_MAX: Final = 16  # claim_lines.category_code
 CLAIM_TYPE_MAX: Final = 32  # claims.claim_type

@@ -19,8 +19,19 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 
 
+def install_keyring(settings: Settings) -> None:
+    """Seal and open patient data with the keys of these settings (gateway/security/data_key)."""
+    from gateway.security import data_key
+
+    data_key.install(data_key.keyring_from_settings(settings))
+
+
 def make_engine(settings: Settings) -> Engine:
-    """An engine for the configured database: SQLite in WAL mode, or PostgreSQL."""
+    """An engine for the configured database: SQLite in WAL mode, or PostgreSQL.
+
+    It also installs the settings' data keyring, which the engine's sealed columns use.
+    """
+    install_keyring(settings)
     url = settings.database_url
     if settings.is_sqlite:
         _ensure_sqlite_folder(url)
@@ -91,7 +102,8 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade_database(settings: Settings) -> None:
-    """Bring the schema up to the newest migration."""
+    """Bring the schema up to the newest migration (0009 hashes CIDs under the lookup key)."""
+    install_keyring(settings)
     from alembic import command
 
     if settings.is_sqlite:

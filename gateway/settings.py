@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None  # prod: GET /metrics needs `Bearer <token>`
     api_docs: bool | None = None  # /docs and /openapi.json; unset: on in dev, off in prod
     client_status_seconds: float = Field(default=2.0, ge=0, le=5)  # disable reaches tokens
+    # Patient data at rest (gateway/security/data_key.py): `id:base64key,...`, the first
+    # encrypts; the lookup key hashes CIDs. Dev without them generates both into var/.
+    data_keys: SecretStr | None = None
+    lookup_key: SecretStr | None = None
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_prod(self) -> Settings:
@@ -66,6 +70,8 @@ class Settings(BaseSettings):
             raise ValueError("CLAIMGW_TOKEN_SECRET must be set to a secret of your own in prod")
         if self.env == "prod" and len(self.token_secret.get_secret_value()) < 32:
             raise ValueError("CLAIMGW_TOKEN_SECRET must be at least 32 characters in prod")
+        if self.env == "prod" and (self.data_keys is None or self.lookup_key is None):
+            raise ValueError("CLAIMGW_DATA_KEYS and CLAIMGW_LOOKUP_KEY must be set in prod")
         return self
 
     @property

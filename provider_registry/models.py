@@ -70,7 +70,9 @@ class InsuredPerson(SQLModel, table=True):
 
     __tablename__ = "insured_persons"
 
-    cid: str = Field(primary_key=True, max_length=13)
+    # The person as the gateway's keyed hash of the CID (HMAC-SHA256 under CLAIMGW_LOOKUP_KEY,
+    # gateway/security/data_key.py): the roster holds no citizen ID (migration 0012).
+    person_key: str = Field(primary_key=True, max_length=64)
     section: int
     main_hcode: str = Field(index=True, max_length=9)
     coverage_start: date

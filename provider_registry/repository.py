@@ -48,18 +48,13 @@ class InsuredPersonRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def get(self, cid: str) -> InsuredPerson | None:
-        """A roster entry by citizen ID."""
-        return self.session.get(InsuredPerson, cid)
+    def get(self, person: str) -> InsuredPerson | None:
+        """A roster entry by the person's keyed hash (`person_key`)."""
+        return self.session.get(InsuredPerson, person)
 
     def has_members(self) -> bool:
         """Whether any roster entry is stored at all."""
-        return self.session.exec(select(InsuredPerson.cid).limit(1)).first() is not None
-
-    def get_for_update(self, cid: str) -> InsuredPerson | None:
-        """A roster entry, row-locked until the transaction ends (serializes benefit spending)."""
-        query = select(InsuredPerson).where(InsuredPerson.cid == cid).with_for_update()
-        return self.session.exec(query).first()
+        return self.session.exec(select(InsuredPerson.person_key).limit(1)).first() is not None
 
     def add(self, person: InsuredPerson) -> InsuredPerson:
         """Stage a new or changed roster entry."""

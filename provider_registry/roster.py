@@ -161,10 +161,15 @@ class Upserted:
     changed: bool
 
 
-def upsert_member(session: Session, row: RosterRow) -> Upserted:
-    """Add or update one roster entry, keyed by CID; re-importing a file changes nothing."""
+KeyOf = Callable[[str], str]
+"""The keyed hash that stands for a CID (the gateway's `person_key`): the roster stores no CID."""
+
+
+def upsert_member(session: Session, row: RosterRow, key_of: KeyOf) -> Upserted:
+    """Add or update one roster entry, keyed by the CID's hash; re-importing changes nothing."""
     repo = InsuredPersonRepository(session)
-    person = repo.get(row.cid)
+    key = key_of(row.cid)
+    person = repo.get(key)
     values = {
         "section": row.section,
         "main_hcode": row.main_hcode,
@@ -174,7 +179,7 @@ def upsert_member(session: Session, row: RosterRow) -> Upserted:
         "death_date": row.death_date,
     }
     if person is None:
-        repo.add(InsuredPerson(cid=row.cid, **values))  # type: ignore[arg-type]
+        repo.add(InsuredPerson(person_key=key, **values))  # type: ignore[arg-type]
         return Upserted(added=True, changed=False)
     if all(getattr(person, name) == value for name, value in values.items()):
         return Upserted(added=False, changed=False)
@@ -230,6 +235,7 @@ def import_roster(
     session: Session,
     entries: Iterable[RosterRow | RosterError],
     *,
+    key_of: KeyOf,
     on_row: Callable[[], None] | None = None,
 ) -> RosterImportReport:
     """Upsert every valid row and report the others; the caller commits."""
@@ -238,7 +244,7 @@ def import_roster(
         if isinstance(entry, RosterError):
             report.refuse(entry)
         else:
-            report.count(upsert_member(session, entry))
+            report.count(upsert_member(session, entry, key_of))
             session.flush()
         if on_row is not None:
             on_row()

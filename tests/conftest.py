@@ -13,11 +13,18 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
 
 from gateway.app import create_app
+from gateway.audit.trail import verify_chain
 from gateway.db import make_engine, upgrade_database
 from gateway.settings import Settings
 from tests.support import Hospital, add_hospital, require, token_form
+
+# Fixed data keys for every test process and the servers it starts (gateway/security/data_key.py);
+# tests of the keyring itself pass their own.
+os.environ.setdefault("CLAIMGW_DATA_KEYS", "test1:dGVzdC1kYXRhLWtleS0wMDAwMDAwMDAwMDAwMDAwMDA=")
+os.environ.setdefault("CLAIMGW_LOOKUP_KEY", "dGVzdC1sb29rdXAta2V5LTAwMDAwMDAwMDAwMDAwMDA=")
 
 PG_ADMIN_URL = os.environ.get(
     "CLAIMGW_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -83,9 +90,16 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-def engine(settings: Settings) -> Iterator[Engine]:
+def engine(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Engine]:
     engine = make_engine(settings)
     yield engine
+    # Issue 10: whatever a test did through the gateway, its audit chain still verifies
+    # (tests that tamper with it on purpose are marked `audit_tampered`).
+    if request.node.get_closest_marker("audit_tampered") is None:
+        with Session(engine) as session:
+            report = verify_chain(session)
+        if report.broken is not None:
+            pytest.fail(f"audit chain broken after the test: {report.broken.message}")
     engine.dispose()
 
 

@@ -26,6 +26,10 @@ VALID_CID = "1101700203450"
 CLAIM_START = datetime(2026, 11, 2, 9, 15, tzinfo=UTC)
 CLAIMCON_EXAMPLE_CID = "1330656439244"  # fails its own check digit (SSO-FACTS.md)
 
+DATA_KEY_SETTINGS = ("CLAIMGW_DATA_KEYS", "CLAIMGW_LOOKUP_KEY")
+"""Settings a child `claimgw` process keeps from the test's environment: every process on one
+database must seal and look people up with the same keys (tests/conftest.py sets them)."""
+
 
 def require(component: str, why: str) -> None:
     """Skip locally, but fail in CI, when a real component the test needs is missing."""

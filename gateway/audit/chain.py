@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any, Final
 
 from sqlalchemy import event, inspect, text
@@ -71,6 +72,24 @@ def chain_head(session: Session) -> str:
         text(f"SELECT hash FROM {AUDIT_TABLE} WHERE hash IS NOT NULL ORDER BY id DESC LIMIT 1")
     ).scalar()
     return str(last) if last else GENESIS
+
+
+def chain_values(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Audit rows given as plain values (for a Core insert), with their place in the chain.
+
+    Core inserts never pass through `before_flush`, so code that writes audit rows in bulk
+    chains them here. Flush first: audit rows the ORM has staged are chained (and get their
+    ids) before these, so ids keep following the chain. On PostgreSQL this takes the chain's
+    lock, held until the transaction ends: insert the rows in the same transaction.
+    """
+    if not rows:
+        return rows
+    session.flush()
+    previous = chain_head(session)
+    for values in rows:
+        values["prev_hash"] = previous
+        values["hash"] = previous = event_hash(SimpleNamespace(**values), previous)
+    return rows
 
 
 @event.listens_for(Session, "before_flush")

@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 
 import gateway.audit.chain  # noqa: F401  (chains every AuditEvent row on flush)
 from fhir_mappings import limits
+from gateway.security.sealed import SealedText
 from provider_registry.models import utcnow
 
 MONEY = Numeric(limits.MONEY_PRECISION, limits.MONEY_SCALE)  # the profile checks the same range
@@ -22,30 +23,44 @@ class ClaimRecord(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("hcode", "identifier_system", "identifier_value", name="uq_claim_invoice"),
         Index("ix_claims_review_queue", "status", "expected_loss", "id"),
-        Index("ix_claims_patient_cid_service_date", "patient_cid", "service_date"),
+        Index("ix_claims_patient_key_service_date", "patient_key", "service_date"),
+        # The scorer's per-day counts of a hospital, from the index alone (migration 0011)
+        Index("ix_claims_hcode_service_date", "hcode", "service_date", "status", "created_at"),
     )
 
     id: str = Field(primary_key=True, max_length=36)
-    hcode: str = Field(foreign_key="hospitals.hcode", index=True, max_length=9)
+    # indexed by ix_claims_hcode_service_date, which starts with it
+    hcode: str = Field(foreign_key="hospitals.hcode", max_length=9)
     identifier_system: str = Field(max_length=limits.IDENTIFIER_SYSTEM_MAX)
     identifier_value: str = Field(max_length=limits.INVOICE_MAX)
     status: str = Field(index=True, max_length=32)
     claim_type: str = Field(max_length=limits.CLAIM_TYPE_MAX)
     setting: str = Field(max_length=16)
-    patient_cid: str = Field(index=True, max_length=limits.CID_LENGTH)
+    # The person as a keyed hash (gateway.security.data_key.person_key), never the CID itself
+    patient_key: str = Field(max_length=limits.PERSON_KEY_LENGTH)
     service_date: date | None = Field(default=None, index=True)
     total_submitted: Decimal = Field(sa_column=Column(MONEY, nullable=False))
     total_eligible: Decimal = Field(sa_column=Column(MONEY, nullable=False))
     total_benefit: Decimal = Field(sa_column=Column(MONEY, nullable=False))
     outcome: str = Field(max_length=16)
     body_hash: str = Field(max_length=64)
-    claim_json: str = Field(sa_column=Column(Text, nullable=False))
-    bundle_json: str = Field(sa_column=Column(Text, nullable=False))
+    claim_json: str = Field(sa_column=Column(SealedText("claims.claim_json"), nullable=False))
+    bundle_json: str = Field(sa_column=Column(SealedText("claims.bundle_json"), nullable=False))
     related_claim_id: str | None = Field(default=None, max_length=36)
     fraud_score: float | None = None
     fraud_reasons: str | None = Field(default=None, sa_column=Column(Text))
     model_version: str | None = Field(default=None, max_length=64)
     fraud_flagged: bool = False
+    # The facts batch fraud training reads (gateway.claims.fraud_facts; migration 0010)
+    fact_day: date | None = None
+    fact_hour: int | None = None
+    fact_age: int | None = None
+    fact_sex: str | None = Field(default=None, max_length=16)
+    fact_total: float | None = None
+    fact_drg: str | None = Field(default=None, max_length=16)
+    fact_rw: float | None = None
+    fact_adj_rw: float | None = None
+    fact_stay_days: float | None = None
     expected_loss: Decimal = Field(default=Decimal(0), sa_column=Column(MONEY, nullable=False))
     review_source: str | None = Field(default=None, max_length=16)
     assignee: str | None = Field(default=None, max_length=64)
@@ -74,6 +89,8 @@ class ClaimLineRecord(SQLModel, table=True):
     eligible: Decimal = Field(sa_column=Column(MONEY, nullable=False))
     benefit: Decimal = Field(sa_column=Column(MONEY, nullable=False))
     reasons: str = Field(default="", max_length=500)
+    # The fraud facts' unit price (as billed, not rounded to money): `fraud train --from-db`.
+    fact_unit_price: float | None = None
 
 
 class ClaimResponseRecord(SQLModel, table=True):
@@ -85,7 +102,9 @@ class ClaimResponseRecord(SQLModel, table=True):
     claim_id: str = Field(foreign_key="claims.id", unique=True, max_length=36)
     hcode: str = Field(index=True, max_length=9)
     outcome: str = Field(max_length=16)
-    resource_json: str = Field(sa_column=Column(Text, nullable=False))
+    resource_json: str = Field(
+        sa_column=Column(SealedText("claim_responses.resource_json"), nullable=False)
+    )
     version_id: int = 1
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime | None = None
@@ -160,5 +179,7 @@ class IdempotencyKey(SQLModel, table=True):
     state: str = Field(max_length=16)
     locked_until: datetime
     response_status: int | None = None
-    response_body: str | None = Field(default=None, sa_column=Column(Text))
+    response_body: str | None = Field(
+        default=None, sa_column=Column(SealedText("idempotency_keys.response_body"))
+    )
     created_at: datetime = Field(default_factory=utcnow, index=True)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import Insert, Table, bindparam, insert, update
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from gateway.audit.chain import chain_values
 from gateway.claims.models import (
     AuditEvent,
     ClaimLineRecord,
@@ -20,6 +25,13 @@ from gateway.claims.models import (
 )
 
 MAX_SEARCH_RESULTS = 100
+_CLAIMS = ClaimRecord.__table__  # type: ignore[attr-defined]
+STORED_INVOICE = select_columns(_CLAIMS.c.id, _CLAIMS.c.body_hash, _CLAIMS.c.outcome).where(
+    _CLAIMS.c.hcode == bindparam("hcode"),
+    _CLAIMS.c.identifier_system == bindparam("system"),
+    _CLAIMS.c.identifier_value == bindparam("value"),
+)
+"""Built once, in Core: intake runs it for every claim (issue 12)."""
 
 
 class ClaimRepository:
@@ -65,41 +77,115 @@ class ClaimRepository:
         query = self._responses().where(col(ClaimResponseRecord.claim_id) == claim_id)
         return self.session.exec(query).first()
 
+    def stored_invoice(self, system: str, value: str) -> StoredInvoice | None:
+        """What replaying a claim of this hospital needs, found by its invoice identifier.
+
+        Four columns, not the record: the stored bundle and claim are large (and sealed).
+        """
+        found = self.session.connection().execute(
+            STORED_INVOICE, {"hcode": self.hcode, "system": system, "value": value}
+        )
+        row = found.first()
+        return StoredInvoice(*row) if row is not None else None
+
     def add_intake(
         self,
         *,
         claim: ClaimRecord,
-        lines: list[ClaimLineRecord],
-        response: ClaimResponseRecord,
-        audit: list[AuditEvent],
-        outbox: OutboxMessage,
-        payment: ReimbursementQueueEntry | None,
+        lines: list[RowValues],
+        response: RowValues,
+        audit: list[RowValues],
+        outbox: RowValues,
+        payment: RowValues | None,
     ) -> None:
         """Write everything one accepted submission stores; the caller commits once.
 
-        Core inserts (one statement per table) rather than the ORM unit of work: intake writes
-        a dozen rows per claim and the ORM's bookkeeping cost more than the database did.
+        Core inserts rather than the ORM unit of work: intake writes a dozen rows per claim,
+        and building and flushing ORM objects cost more than the database did. The audit rows
+        are chained here (the ORM's before_flush hook never sees Core inserts); on PostgreSQL
+        that takes the chain's lock, held to commit.
         """
-        self._insert(ClaimRecord, [claim])
-        self._insert(ClaimLineRecord, lines)
-        self._insert(ClaimResponseRecord, [response])
-        self._insert(AuditEvent, audit)
-        self._insert(OutboxMessage, [outbox])
-        if payment is not None:
-            self._insert(ReimbursementQueueEntry, [payment])
+        self.session.flush()  # what the ORM staged (a withdrawn original) is chained first
+        batches = [
+            (_table(model), rows)
+            for model, rows in (
+                (ClaimRecord, [_values(claim)]),
+                (ClaimLineRecord, lines),
+                (ClaimResponseRecord, [response]),
+                (OutboxMessage, [outbox]),
+                (ReimbursementQueueEntry, [payment] if payment is not None else []),
+            )
+            if rows
+        ]
+        connection = self.session.connection()
+        if connection.dialect.name == "postgresql":
+            connection.execute(*_one_statement(batches))
+        else:  # SQLite: one statement per table, no network to cross
+            for table, rows in batches:
+                connection.execute(insert(table), rows)
+        if audit:  # last, and in order: ids must follow the chain; its lock is held to commit
+            connection.execute(insert(_table(AuditEvent)), chain_values(self.session, audit))
 
-    def _insert(self, model: type[SQLModel], rows: Sequence[SQLModel]) -> None:
-        if rows:
-            table = model.__table__  # type: ignore[attr-defined]
-            values = [
-                {
-                    c.name: getattr(row, c.name)
-                    for c in table.columns
-                    if not (c.primary_key and getattr(row, c.name) is None)
-                }
-                for row in rows
-            ]
-            self.session.execute(insert(table), values)
+
+def _one_statement(batches: list[tuple[Table, list[RowValues]]]) -> tuple[Insert, RowValues]:
+    """Every row as one PostgreSQL statement: each row an INSERT in a WITH clause.
+
+    One round trip instead of one per table (issue 12). Each row gets its own single-row
+    INSERT with named parameters, so the statement's shape (rows per table) is what SQLAlchemy
+    caches and compiles once; a multi-row VALUES would be compiled anew for every claim.
+    PostgreSQL runs the INSERTs in no promised order, which only rows whose order does not
+    matter may accept (foreign keys are checked at the end of the statement): not the audit
+    chain's.
+    """
+    shape = tuple((table.name, tuple(row)) for table, values in batches for row in values)
+    params = {
+        f"r{r}_{column}": value
+        for r, row in enumerate(row for _, values in batches for row in values)
+        for column, value in row.items()
+    }
+    return _statement_of(shape), params
+
+
+@functools.lru_cache(maxsize=256)
+def _statement_of(shape: tuple[tuple[str, tuple[str, ...]], ...]) -> Insert:
+    """The one-statement insert of rows of these tables and columns, built once per shape."""
+    rows = []
+    for r, (name, columns) in enumerate(shape):
+        table = SQLModel.metadata.tables[name]
+        named = {c: bindparam(f"r{r}_{c}", type_=table.c[c].type) for c in columns}
+        rows.append(insert(table).values(named))
+    *others, statement = rows
+    for n, other in enumerate(others):
+        statement = statement.add_cte(other.cte(f"intake_row_{n}"))
+    return statement
+
+
+def _table(model: type[SQLModel]) -> Table:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+RowValues = dict[str, Any]
+"""The column values of one row to insert."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInvoice:
+    """A stored claim as a replay sees it."""
+
+    id: str
+    body_hash: str
+    outcome: str
+
+
+def _values(row: SQLModel) -> RowValues:
+    """A record's column values, leaving out a primary key the database assigns."""
+    table = row.__table__  # type: ignore[attr-defined]
+    return {
+        c.name: getattr(row, c.name)
+        for c in table.columns
+        if not (c.primary_key and getattr(row, c.name) is None)
+    }
 
 
 class IdempotencyRepository:

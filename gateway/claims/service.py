@@ -27,20 +27,14 @@ from fhir_mappings.stored_claim import self_contained_claim
 from fraud.assessment import FraudAssessment, unscored
 from gateway.auth.tokens import AccessGrant
 from gateway.claims.corrections import supersede_original
+from gateway.claims.fraud_facts import fact_columns, fact_unit_price
 from gateway.claims.lifecycle import ClaimStatus, path_to
-from gateway.claims.models import (
-    AuditEvent,
-    ClaimLineRecord,
-    ClaimRecord,
-    ClaimResponseRecord,
-    IdempotencyKey,
-    OutboxMessage,
-    ReimbursementQueueEntry,
-)
-from gateway.claims.repository import ClaimRepository, IdempotencyRepository
+from gateway.claims.models import ClaimRecord, IdempotencyKey
+from gateway.claims.repository import ClaimRepository, IdempotencyRepository, RowValues
 from gateway.db import writer
 from gateway.fhir.responses import ProblemError, http_problem
 from gateway.review.selection import select_for_review
+from gateway.security.data_key import person_key
 from gateway.settings import Settings
 
 log = structlog.get_logger("claimgw.intake")
@@ -179,16 +173,19 @@ class ClaimIntake:
         return error
 
     def _submit(self, grant: AccessGrant, body: bytes, key: str | None) -> IntakeResult:
-        """One intake transaction; the key's answer is recorded after it, in its own short one.
+        """One intake transaction, which also records the key's answer when it stores a claim.
 
-        Idempotency-key bookkeeping never runs inside the intake transaction: on SQLite that
-        transaction holds the write lock, so a second writer there would wait for itself
-        (issue 10, 7). A crash between the two leaves the key in flight until its lease ends;
-        the retry then finds the stored claim and replays its answer.
+        Idempotency-key bookkeeping never opens a second session inside the intake
+        transaction: on SQLite that transaction holds the write lock, so a second writer there
+        would wait for itself (issue 10, 7). A stored claim's answer is written through the
+        intake session itself, so claim and answer commit together (issue 12: one durable
+        commit fewer); a replay's answer is recorded after it, in its own short transaction.
         """
         parsed, claim = self._checked(grant, body)
-        result = self._intake_transaction(grant, parsed, claim, canonical_hash(parsed.raw), body)
-        if key is not None:
+        result = self._intake_transaction(
+            grant, parsed, claim, canonical_hash(parsed.raw), body, key
+        )
+        if key is not None and result.replayed:
             self._finish_key(grant.hcode, key, result.status, result.body)
         return result
 
@@ -199,6 +196,7 @@ class ClaimIntake:
         claim: SubmittedClaim,
         content_hash: str,
         body: bytes,
+        key: str | None,
     ) -> IntakeResult:
         with Session(self.engine, expire_on_commit=False) as session:
             repo = ClaimRepository(session, grant.hcode)
@@ -206,7 +204,7 @@ class ClaimIntake:
             if earlier is not None:
                 return earlier
             try:
-                return self._store(session, repo, grant, parsed, claim, content_hash, body)
+                return self._store(session, repo, grant, parsed, claim, content_hash, body, key)
             except IntegrityError:  # a concurrent request stored the same invoice first
                 session.rollback()
                 earlier = self._replay(repo, claim, content_hash)
@@ -218,7 +216,7 @@ class ClaimIntake:
         self, repo: ClaimRepository, claim: SubmittedClaim, content_hash: str
     ) -> IntakeResult | None:
         """The stored answer when this invoice was already accepted with the same content."""
-        stored = repo.by_invoice(claim.identifier.system, claim.identifier.value)
+        stored = repo.stored_invoice(claim.identifier.system, claim.identifier.value)
         if stored is None:
             return None
         if stored.body_hash != content_hash:
@@ -234,7 +232,7 @@ class ClaimIntake:
         response = repo.response_for_claim(stored.id)
         assert response is not None
         resource = orjson.loads(response.resource_json)
-        log.info("claim.replayed", claim_id=stored.id, hcode=stored.hcode)
+        log.info("claim.replayed", claim_id=stored.id, hcode=repo.hcode)
         for observer in self.pipeline.observers:
             observer.replayed(claim)
         return IntakeResult(
@@ -255,6 +253,7 @@ class ClaimIntake:
         claim: SubmittedClaim,
         content_hash: str,
         body: bytes,
+        key: str | None,
     ) -> IntakeResult:
         original = supersede_original(session, grant=grant, claim=claim)
         adjudication = self.pipeline.price(session, claim)
@@ -299,24 +298,31 @@ class ClaimIntake:
         record.fraud_flagged = assessment.flagged
         record.review_source = selection.source.value if selection.source else None
         record.expected_loss = selection.expected_loss
+        answer = response_bundle(resource, self.settings.base_url)
+        if key is not None:
+            IdempotencyRepository(session, grant.hcode).finish(
+                key, status=201, body=orjson.dumps(answer).decode()
+            )
+        # Last before the commit: on PostgreSQL add_intake takes the audit chain's lock, which
+        # every intake transaction waits for until this one commits (issue 12).
         repo.add_intake(
             claim=record,
             lines=_line_records(claim_id, claim, adjudication),
-            response=ClaimResponseRecord(
-                id=response_id,
-                claim_id=claim_id,
-                hcode=grant.hcode,
-                outcome=outcome.value,
-                resource_json=orjson.dumps(resource).decode(),
-                created_at=now,
-            ),
+            response={
+                "id": response_id,
+                "claim_id": claim_id,
+                "hcode": grant.hcode,
+                "outcome": outcome.value,
+                "resource_json": orjson.dumps(resource).decode(),
+                "version_id": 1,
+                "created_at": now,
+            },
             audit=_intake_audit(grant, claim_id, status, outcome, adjudication, now),
             outbox=_outbox_event(claim_id, grant.hcode, status, outcome, adjudication, now),
             payment=_payment(claim_id, grant.hcode, adjudication, now)
             if status is ClaimStatus.QUEUED_FOR_PAYMENT
             else None,
         )
-        answer = response_bundle(resource, self.settings.base_url)
         session.commit()
         for observer in self.pipeline.observers:
             observer.accepted(claim, adjudication, assessment, outcome)
@@ -434,7 +440,7 @@ def _claim_record(
         status=status.value,
         claim_type=claim.claim_type,
         setting=claim.setting.value,
-        patient_cid=claim.patient_cid,
+        patient_key=person_key(claim.patient_cid),
         service_date=claim.service_date,
         total_submitted=adjudication.submitted,
         total_eligible=adjudication.eligible,
@@ -446,6 +452,7 @@ def _claim_record(
         fraud_score=assessment.score,
         fraud_reasons=";".join(assessment.reasons) or None,
         model_version=assessment.model_version,
+        **fact_columns(claim),
         created_at=now,
         updated_at=now,
     )
@@ -453,25 +460,27 @@ def _claim_record(
 
 def _line_records(
     claim_id: str, claim: SubmittedClaim, adjudication: Adjudication
-) -> list[ClaimLineRecord]:
+) -> list[RowValues]:
+    """The claim_lines rows of a claim: what was billed and what each line was decided."""
     decided = {line.sequence: line for line in adjudication.lines}
     records = []
     for line in claim.lines:
         verdict = decided[line.sequence]
         records.append(
-            ClaimLineRecord(
-                claim_id=claim_id,
-                sequence=line.sequence,
-                product_system=line.product_system,
-                product_code=line.product_code[:64],
-                category_code=line.category_code,
-                quantity=line.quantity,
-                serviced_date=line.serviced_date,
-                submitted=verdict.submitted,
-                eligible=verdict.eligible,
-                benefit=verdict.benefit,
-                reasons=";".join(r.code for r in verdict.reasons),
-            )
+            {
+                "claim_id": claim_id,
+                "sequence": line.sequence,
+                "product_system": line.product_system,
+                "product_code": line.product_code[:64],
+                "category_code": line.category_code,
+                "quantity": line.quantity,
+                "serviced_date": line.serviced_date,
+                "submitted": verdict.submitted,
+                "eligible": verdict.eligible,
+                "benefit": verdict.benefit,
+                "reasons": ";".join(r.code for r in verdict.reasons),
+                "fact_unit_price": fact_unit_price(line),
+            }
         )
     return records
 
@@ -483,37 +492,26 @@ def _intake_audit(
     outcome: ClaimOutcome,
     adjudication: Adjudication,
     now: datetime,
-) -> list[AuditEvent]:
+) -> list[RowValues]:
+    """The audit_events rows of intake: received, then each step to the claim's status."""
     detail = orjson.dumps({"outcome": outcome.value, "benefit": str(adjudication.benefit)}).decode()
-    events = [
-        AuditEvent(
-            at=now,
-            actor=grant.client_id,
-            hcode=grant.hcode,
-            action="claim.received",
-            entity_type="Claim",
-            entity_id=claim_id,
-            to_status=ClaimStatus.RECEIVED.value,
-            detail=detail,
-        )
-    ]
-    previous = ClaimStatus.RECEIVED
+    steps: list[tuple[ClaimStatus | None, ClaimStatus]] = [(None, ClaimStatus.RECEIVED)]
     for step in path_to(status):
-        events.append(
-            AuditEvent(
-                at=now,
-                actor=grant.client_id,
-                hcode=grant.hcode,
-                action=f"claim.{step.value}",
-                entity_type="Claim",
-                entity_id=claim_id,
-                from_status=previous.value,
-                to_status=step.value,
-                detail=detail,
-            )
-        )
-        previous = step
-    return events
+        steps.append((steps[-1][1], step))
+    return [
+        {
+            "at": now,
+            "actor": grant.client_id,
+            "hcode": grant.hcode,
+            "action": f"claim.{step.value}",
+            "entity_type": "Claim",
+            "entity_id": claim_id,
+            "from_status": previous.value if previous is not None else None,
+            "to_status": step.value,
+            "detail": detail,
+        }
+        for previous, step in steps
+    ]
 
 
 def _outbox_event(
@@ -523,7 +521,7 @@ def _outbox_event(
     outcome: ClaimOutcome,
     adjudication: Adjudication,
     now: datetime,
-) -> OutboxMessage:
+) -> RowValues:
     payload = {
         "claim_id": claim_id,
         "hcode": hcode,
@@ -531,14 +529,14 @@ def _outbox_event(
         "outcome": outcome.value,
         "benefit": str(adjudication.benefit),
     }
-    return OutboxMessage(
-        topic="claim.adjudicated", payload=orjson.dumps(payload).decode(), created_at=now
-    )
+    return {
+        "topic": "claim.adjudicated",
+        "payload": orjson.dumps(payload).decode(),
+        "created_at": now,
+        "attempts": 0,
+    }
 
 
-def _payment(
-    claim_id: str, hcode: str, adjudication: Adjudication, now: datetime
-) -> ReimbursementQueueEntry:
-    return ReimbursementQueueEntry(
-        claim_id=claim_id, hcode=hcode, amount=adjudication.benefit, enqueued_at=now
-    )
+def _payment(claim_id: str, hcode: str, adjudication: Adjudication, now: datetime) -> RowValues:
+    amount = adjudication.benefit
+    return {"claim_id": claim_id, "hcode": hcode, "amount": amount, "enqueued_at": now}

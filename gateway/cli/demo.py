@@ -161,6 +161,7 @@ def seed_coverage(settings: Settings, samples: Path, roster_path: Path) -> None:
     from gateway.db import make_engine, session_scope
     from gateway.pricing.imports import import_tariff_mappings
     from gateway.pricing.service import seed_default_parameters, seed_default_schedule
+    from gateway.security.data_key import person_key
     from provider_registry.models import HospitalNetwork
     from provider_registry.repository import InsuredPersonRepository
     from provider_registry.roster import import_roster, roster_csv
@@ -178,7 +179,7 @@ def seed_coverage(settings: Settings, samples: Path, roster_path: Path) -> None:
         networks = InsuredPersonRepository(session)
         for main, member in DEMO_NETWORK:
             networks.add_network(HospitalNetwork(main_hcode=main, network_hcode=member))
-        import_roster(session, rows)
+        import_roster(session, rows, key_of=person_key)
     engine.dispose()
 
 

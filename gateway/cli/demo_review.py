@@ -149,6 +149,7 @@ def _seed_world(settings: Settings, bundles: list[dict[str, Any]]) -> None:
     """The synthetic network's hospitals (no API clients) and a roster for every patient."""
     from fraud.synth import default_network
     from gateway.db import make_engine, session_scope
+    from gateway.security.data_key import person_key
     from provider_registry.models import Hospital
     from provider_registry.repository import HospitalRepository
     from provider_registry.roster import upsert_member
@@ -161,7 +162,7 @@ def _seed_world(settings: Settings, bundles: list[dict[str, Any]]) -> None:
             if hospitals.get(synth.hcode) is None:
                 hospitals.add(Hospital(hcode=synth.hcode, name=synth.name))
         for row in roster_for_bundles(bundles, ineligible_percent=5):
-            upsert_member(session, row)
+            upsert_member(session, row, person_key)
     engine.dispose()
 
 

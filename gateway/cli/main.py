@@ -90,6 +90,7 @@ lazy("outbox", "gateway.cli.outbox:app", "Outbox messages: pending, dead-lettere
 lazy("worker", "gateway.cli.worker:worker", "Deliver outbox events to hospitals' rest-hooks.")
 lazy("user", "gateway.cli.user:app", "Staff accounts: add, list, disable, set-password, unlock.")
 lazy("audit", "gateway.cli.audit:app", "The audit trail: verify its hash chain, search it.")
+lazy("keys", "gateway.cli.keys:app", "Data keys of patient data at rest: status, rotate.")
 
 
 @db.command("upgrade")

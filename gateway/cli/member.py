@@ -47,6 +47,7 @@ def import_members(
     from gateway.audit.trail import admin_event
     from gateway.cli.database import engine_for_writing
     from gateway.db import session_scope
+    from gateway.security.data_key import person_key
     from provider_registry.roster import import_roster, read_roster
 
     try:
@@ -58,7 +59,9 @@ def import_members(
     with _progress(as_json) as progress:
         task = progress.add_task("importing roster", total=len(entries))
         with session_scope(engine) as session:
-            report = import_roster(session, entries, on_row=lambda: progress.advance(task))
+            report = import_roster(
+                session, entries, key_of=person_key, on_row=lambda: progress.advance(task)
+            )
             admin_event(  # the file name and counts only: no CID in the audit trail
                 session, action="member.import", entity_type="InsuredRoster", entity_id=file.name
             )

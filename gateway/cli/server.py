@@ -71,13 +71,15 @@ def run_server(*, host: str, port: int, workers: int, worker: bool = False) -> N
     if worker:  # every server process then runs a delivery worker too (gateway/app.py)
         os.environ["CLAIMGW_DELIVERY_WORKER"] = "true"
         get_settings.cache_clear()
-    upgrade_database(get_settings())
+    from gateway.security.data_key import adopt_dev_data_keys
     from gateway.security.secrets import adopt_dev_token_secret
 
-    said = adopt_dev_token_secret(get_settings())  # dev: never the secret in the source
-    if said:
-        print(said, flush=True)
-        get_settings.cache_clear()
+    for adopt in (adopt_dev_token_secret, adopt_dev_data_keys):  # dev: never a known secret
+        said = adopt(get_settings())
+        if said:
+            print(said, flush=True)
+            get_settings.cache_clear()
+    upgrade_database(get_settings())
     with worker_metrics_dir(workers):  # before uvicorn spawns workers that import prometheus_client
         uvicorn.run(
             "gateway.app:app_from_environment",

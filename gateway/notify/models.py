@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from gateway.security.sealed import SealedText
 from provider_registry.models import utcnow
 
 
@@ -37,9 +38,12 @@ class SubscriptionRecord(SQLModel, table=True):
     hcode: str = Field(foreign_key="hospitals.hcode", index=True, max_length=9)
     criteria: str = Field(max_length=64)
     endpoint: str = Field(max_length=2000)
-    headers_json: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    # Headers sent with each delivery (often the endpoint's own credentials): sealed at rest
+    headers_json: str = Field(
+        default="[]", sa_column=Column(SealedText("subscriptions.headers_json"), nullable=False)
+    )
     # The HMAC key of Standard Webhooks signatures; shown to the hospital once, at creation.
-    secret: str = Field(max_length=100)
+    secret: str = Field(sa_column=Column(SealedText("subscriptions.secret"), nullable=False))
     status: str = Field(default=SubscriptionStatus.ACTIVE.value, max_length=16)
     error: str | None = Field(default=None, max_length=500)
     reason: str | None = Field(default=None, max_length=500)
@@ -62,7 +66,10 @@ class NotificationDelivery(SQLModel, table=True):
     subscription_id: str = Field(foreign_key="subscriptions.id", index=True, max_length=36)
     hcode: str = Field(max_length=9)
     event_number: int
-    body: str = Field(sa_column=Column(Text, nullable=False))
+    # The event as sent: it carries the ClaimResponse, so the patient's identifier
+    body: str = Field(
+        sa_column=Column(SealedText("notification_deliveries.body"), nullable=False)
+    )
     status: str = Field(default=DeliveryStatus.PENDING.value, index=True, max_length=16)
     attempts: int = 0
     next_attempt_at: datetime | None = None

@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from gateway.audit.chain import chain_values
 from gateway.claims.lifecycle import ClaimStatus
 from gateway.claims.models import (
     AuditEvent,
@@ -160,9 +161,10 @@ class PaymentRepository:
         return moved
 
     def add_audit(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Claim audit events in one Core insert (a batch writes one per claim)."""
+        """Claim audit events in one Core insert (a batch writes one per claim), chained."""
         if rows:
-            self.session.execute(insert(AuditEvent.__table__), list(rows))  # type: ignore[attr-defined]
+            chained = chain_values(self.session, [dict(r) for r in rows])
+            self.session.execute(insert(AuditEvent.__table__), chained)  # type: ignore[attr-defined]
 
     def drop_batch_claims(self, batch_id: str, claim_ids: Sequence[str]) -> None:
         """Take claims out of a batch that is still being written."""

@@ -17,6 +17,7 @@ from gateway.pricing.models import (
     TariffItemRecord,
     TariffMappingRecord,
 )
+from gateway.security.data_key import person_key
 
 
 def item_from_record(record: TariffItemRecord) -> TariffItem:
@@ -105,7 +106,7 @@ def mapping_from_record(record: TariffMappingRecord) -> TariffMapping:
 def use_record(claim: SubmittedClaim, use: BenefitUse) -> BenefitUseRecord:
     """A stored benefit use of the claim being priced."""
     return BenefitUseRecord(
-        patient_cid=claim.patient_cid,
+        patient_key=person_key(claim.patient_cid),
         hcode=claim.provider_hcode,
         identifier_system=claim.identifier.system,
         identifier_value=claim.identifier.value,

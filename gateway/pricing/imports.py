@@ -68,13 +68,24 @@ def _upsert(
         repo.add(model(**values))  # type: ignore[arg-type]
         report.added += 1
     elif _changed(found, values):
-        for name, value in values.items():
-            setattr(found, name, value)
-        repo.add(found)
+        _change(repo, found, model, values)
         report.updated += 1
     else:
         report.unchanged += 1
     repo.session.flush()
+
+
+def _change(
+    repo: TariffRepository, found: Version, model: type[Version], values: dict[str, object]
+) -> None:
+    """Update a version in place, then move it to a new id: pricing caches key on the newest."""
+    for name, value in values.items():
+        setattr(found, name, value)
+    repo.add(found)
+    repo.session.flush()
+    assert found.id is not None
+    repo.renumber(model, found.id)
+    repo.session.expunge(found)  # its identity (the old id) is gone
 
 
 def _changed(record: object, values: dict[str, object]) -> bool:

@@ -72,7 +72,8 @@ class BenefitUseRecord(SQLModel, table=True):
     __tablename__ = "benefit_uses"
 
     id: int | None = Field(default=None, primary_key=True)
-    patient_cid: str = Field(index=True, max_length=13)
+    # The person as a keyed hash (gateway.security.data_key.person_key), never the CID itself
+    patient_key: str = Field(index=True, max_length=64)
     hcode: str = Field(max_length=9)
     identifier_system: str = Field(max_length=200)
     identifier_value: str = Field(max_length=100)

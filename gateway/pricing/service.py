@@ -19,9 +19,6 @@ from fhir_mappings.adjudication import Adjudication
 from fhir_mappings.claim import SubmittedClaim
 from fhir_mappings.eligibility import InsuredMember, check_eligibility
 from fhir_mappings.pricing import (
-    DRG_BASE_RATE,
-    EMERGENCY_IPD_ENVELOPE,
-    EMERGENCY_OPD_ENVELOPE,
     BenefitUse,
     PricingInput,
     deny_every_line,
@@ -30,51 +27,66 @@ from fhir_mappings.pricing import (
 from fhir_mappings.tariff import (
     BenefitParameters,
     MissingParameter,
-    TariffMapping,
     TariffSchedule,
     default_parameter_text,
     default_schedule_text,
     parse_parameter_csv,
     parse_tariff_csv,
 )
-from gateway.pricing.convert import (
-    item_from_record,
-    mapping_from_record,
-    parameter_from_record,
-    use_record,
-)
+from gateway.pricing.cache import PricingTables, TariffCache
+from gateway.pricing.convert import parameter_from_record, use_record
 from gateway.pricing.imports import import_benefit_parameters, import_tariff_items
-from gateway.pricing.repository import BenefitUseRepository, TariffRepository
-from provider_registry.models import InsuredPerson, Ownership
-from provider_registry.repository import HospitalRepository, InsuredPersonRepository
+from gateway.pricing.repository import (
+    BenefitUseRepository,
+    PricingMember,
+    PricingRepository,
+    TariffRepository,
+)
+from provider_registry.models import Ownership
 
 log = structlog.get_logger("claimgw.pricing")
 
 HISTORY_YEARS = 6
 """How far back accumulators look: longer than the longest limit window (dentures, 5 years)."""
-CLAIM_LEVEL_CODES = (DRG_BASE_RATE, EMERGENCY_OPD_ENVELOPE, EMERGENCY_IPD_ENVELOPE)
 
 
 @dataclass(frozen=True, slots=True)
 class MemberView:
-    """The roster entry of a claim's patient and whether the billing hospital is in its network."""
+    """The roster entry of a claim's patient, whether the billing hospital is in its network, and
+    that hospital's ownership."""
 
     member: InsuredMember | None
     in_main_network: bool
+    ownership: str = Ownership.PRIVATE.value
 
 
 def price_with_database(
-    session: Session, claim: SubmittedClaim, *, parameters: BenefitParameters
+    session: Session,
+    claim: SubmittedClaim,
+    *,
+    member: PricingMember | None,
+    tables: PricingTables,
+    parameters: BenefitParameters | None = None,
 ) -> Adjudication:
-    """Check eligibility and price a claim; stage its benefit uses in the session."""
+    """Check eligibility and price a claim; write its benefit uses in the session's transaction.
+
+    `member` is the patient's locked roster row (PricingRepository.start), `tables` the cached
+    schedule, mappings and parameters; `parameters` override the stored ones (tests).
+    """
     try:
-        return _price(session, claim, parameters)
+        view = _member_view(member, claim.patient_cid)
+        return _price(session, claim, view, tables, parameters or tables.parameters)
     except MissingParameter:
         return deny_every_line(claim, "no-rules-on-date")
 
 
-def _price(session: Session, claim: SubmittedClaim, parameters: BenefitParameters) -> Adjudication:
-    view = _member_view(session, claim)
+def _price(
+    session: Session,
+    claim: SubmittedClaim,
+    view: MemberView,
+    tables: PricingTables,
+    parameters: BenefitParameters,
+) -> Adjudication:
     eligibility = check_eligibility(
         claim, view.member, in_main_network=view.in_main_network, parameters=parameters
     )
@@ -88,93 +100,70 @@ def _price(session: Session, claim: SubmittedClaim, parameters: BenefitParameter
             parameters=parameters,
         )
         return price_claim(empty).adjudication
-    mappings = _mappings_for(session, claim)
     given = PricingInput(
         claim=claim,
         eligibility=eligibility,
-        schedule=_schedule_for(session, claim, mappings),
-        mappings=mappings,
+        schedule=tables.schedule,
+        mappings=tables.mappings_for(line.product_code for line in claim.lines),
         history=_history_of(session, claim),
         parameters=parameters,
-        ownership=_ownership_of(session, claim.provider_hcode),
+        ownership=view.ownership,
     )
     priced = price_claim(given)
     BenefitUseRepository(session).add_all(use_record(claim, use) for use in priced.uses)
     return priced.adjudication
 
 
-def _ownership_of(session: Session, hcode: str) -> str:
-    hospital = HospitalRepository(session).get(hcode)
-    return hospital.ownership if hospital is not None else Ownership.PRIVATE.value
-
-
-def _member_view(session: Session, claim: SubmittedClaim) -> MemberView:
-    members = InsuredPersonRepository(session)
-    person = members.get_for_update(claim.patient_cid)
-    if person is None:
+def _member_view(found: PricingMember | None, cid: str) -> MemberView:
+    if found is None:
         return MemberView(member=None, in_main_network=False)
+    member = InsuredMember(
+        cid=cid,
+        section=found.section,
+        main_hcode=found.main_hcode,
+        coverage_start=found.coverage_start,
+        coverage_end=found.coverage_end,
+        contribution_months=found.contribution_months,
+        death_date=found.death_date,
+    )
     return MemberView(
-        member=_member(person),
-        in_main_network=members.in_network(person.main_hcode, claim.provider_hcode),
+        member=member,
+        in_main_network=found.in_main_network,
+        ownership=found.hospital_ownership or Ownership.PRIVATE.value,
     )
-
-
-def _member(person: InsuredPerson) -> InsuredMember:
-    return InsuredMember(
-        cid=person.cid,
-        section=person.section,
-        main_hcode=person.main_hcode,
-        coverage_start=person.coverage_start,
-        coverage_end=person.coverage_end,
-        contribution_months=person.contribution_months,
-        death_date=person.death_date,
-    )
-
-
-def _mappings_for(session: Session, claim: SubmittedClaim) -> list[TariffMapping]:
-    records = TariffRepository(session).mappings_of(
-        claim.provider_hcode, [line.product_code for line in claim.lines]
-    )
-    return [mapping_from_record(r) for r in records]
-
-
-def _schedule_for(
-    session: Session, claim: SubmittedClaim, mappings: list[TariffMapping]
-) -> TariffSchedule:
-    codes = {line.product_code for line in claim.lines} | {m.tariff_code for m in mappings}
-    records = TariffRepository(session).items([*codes, *CLAIM_LEVEL_CODES])
-    return TariffSchedule(item_from_record(r) for r in records)
 
 
 def _history_of(session: Session, claim: SubmittedClaim) -> list[BenefitUse]:
     day = claim.service_date or date.today()
     since = day - timedelta(days=366 * HISTORY_YEARS)
-    records = BenefitUseRepository(session).live_uses_of(claim.patient_cid, since)
+    rows = BenefitUseRepository(session).live_uses_of(claim.patient_cid, since)
     return [
         BenefitUse(
-            group=r.limit_group,
-            tariff_code=r.tariff_code,
-            service_date=r.service_date,
-            amount=r.amount,
-            count=r.count,
-            encounter=r.encounter_key or "",
+            group=group,
+            tariff_code=code,
+            service_date=served,
+            amount=amount,
+            count=count,
+            encounter=encounter or "",
         )
-        for r in records
+        for group, code, served, amount, count, encounter in rows
     ]
 
 
 class TariffPricer:
     """The intake pricing step; loads the default schedule into an empty database on first use.
 
-    Benefit parameters are read from the database for every claim (a few rows), so a
-    `claimgw tariff params-import` takes effect without a restart; fixed `parameters` (tests)
-    override them.
+    The schedule, mappings and benefit parameters are cached per process and checked against
+    the tables' revision on every claim (gateway/pricing/cache.py), so a `claimgw tariff import`
+    or `params-import` takes effect on the next claim without a restart; fixed `parameters`
+    (tests) override the stored ones.
     """
 
     def __init__(self, engine: Engine, parameters: BenefitParameters | None = None) -> None:
         self.engine = engine
         self.parameters = parameters
         self._schedule_seen = False
+        self._tables = TariffCache()
 
     def __call__(self, session: Session, claim: SubmittedClaim) -> Adjudication:
         if not self._schedule_seen:
@@ -182,8 +171,11 @@ class TariffPricer:
             self._schedule_seen = added == 0
             if added:
                 log.info("tariff.default_schedule_loaded", items=added)
-        parameters = self.parameters or stored_parameters(session)
-        return price_with_database(session, claim, parameters=parameters)
+        start = PricingRepository(session).start(claim.patient_cid, claim.provider_hcode)
+        tables = self._tables.tables(session, claim.provider_hcode, start.revision)
+        return price_with_database(
+            session, claim, member=start.member, tables=tables, parameters=self.parameters
+        )
 
 
 def stored_parameters(session: Session) -> BenefitParameters:

@@ -146,11 +146,11 @@ class ReviewRepository:
         query = select(ClaimResponseRecord).where(col(ClaimResponseRecord.claim_id) == claim_id)
         return self.session.exec(query).first()
 
-    def person_claims(self, cid: str, since: date) -> Sequence[ClaimRecord]:
-        """The person's claims at every hospital since a day, newest first."""
+    def person_claims(self, person: str, since: date) -> Sequence[ClaimRecord]:
+        """The claims of a person (by `patient_key`) at every hospital since a day, newest first."""
         query = (
             select(ClaimRecord)
-            .where(col(ClaimRecord.patient_cid) == cid, col(ClaimRecord.service_date) >= since)
+            .where(col(ClaimRecord.patient_key) == person,  col(ClaimRecord.service_date) >= since)
             .order_by(col(ClaimRecord.service_date).desc(), col(ClaimRecord.id))
             .limit(MAX_PERSON_CLAIMS)
         )

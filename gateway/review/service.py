@@ -13,7 +13,9 @@ from typing import Any
 
 import orjson
 
+from fhir_mappings import systems
 from fhir_mappings.citizen_id import mask_citizen_id
+from fhir_mappings.limits import normalise_citizen_id
 from gateway.claims.models import ClaimLineRecord, ClaimRecord
 from gateway.fhir.responses import ProblemError, http_problem
 from gateway.review.decisions import ReviewContext, renew_lock
@@ -144,7 +146,7 @@ def claim_detail(ctx: ReviewContext, claim_id: str) -> ClaimDetail:
         model_version=record.model_version,
         reasons=reasons_for_review(record.fraud_reasons, record.review_source),
         lines=_lines(repo.lines(claim_id), bundle),
-        patient=_patient(record.patient_cid, bundle),
+        patient=_patient(bundle),
         person_claims=_person_claims(repo, record, ctx.now),
         hospital=_hospital_profile(repo, record.hcode, ctx.now),
         peer_positions=_peer_positions(repo, record, ctx.now),
@@ -187,7 +189,7 @@ def _item_displays(bundle: dict[str, Any]) -> dict[int, str]:
     return displays
 
 
-def _patient(cid: str, bundle: dict[str, Any]) -> PatientOut:
+def _patient(bundle: dict[str, Any]) -> PatientOut:
     patient: dict[str, Any] = next(
         (
             e.get("resource", {})
@@ -196,8 +198,16 @@ def _patient(cid: str, bundle: dict[str, Any]) -> PatientOut:
         ),
         {},
     )
+    cid = next(
+        (
+            str(i.get("value", ""))
+            for i in patient.get("identifier", [])
+            if i.get("system") == systems.CID_SYSTEM
+        ),
+        "",
+    )
     return PatientOut(
-        masked_cid=mask_citizen_id(cid),
+        masked_cid=mask_citizen_id(normalise_citizen_id(cid)),
         birth_date=patient.get("birthDate"),
         gender=patient.get("gender"),
     )
@@ -226,7 +236,7 @@ def _person_claims(repo: ReviewRepository, record: ClaimRecord, now: datetime) -
             risk=c.fraud_score,
             this_claim=c.id == record.id,
         )
-        for c in repo.person_claims(record.patient_cid, since)
+        for c in repo.person_claims(record.patient_key, since)
     ]
 
 

@@ -7,22 +7,167 @@ scorer and by analysts' commands, never by a hospital-facing route.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Final
 
-from sqlalchemy import func, update
+from sqlalchemy import (
+    Date,
+    Integer,
+    Numeric,
+    String,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    union_all,
+    update,
+)
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from fraud.facts import ClaimFacts
-from fraud.history import Order, PriorClaim
+from fraud.features import FIRST_VISIT_LOOKBACK
+from fraud.history import DayStamp, Order, PriorClaim
 from fraud.rules import Enrollment
 from gateway.claims.models import ClaimLineRecord, ClaimRecord
 from gateway.scoring.models import FraudModelVersion
+from gateway.security.data_key import person_key
+from provider_registry.models import InsuredPerson
 from provider_registry.repository import InsuredPersonRepository
 
 EXCLUDED_STATUSES = ("rejected",)
+# One read of a hospital's per-day counts, from this many days before the first day asked for,
+# serves all of a claim's hospital questions: its standing check (the 28 days before its day)
+# and both surge counts (the 35 days up to it).
+HOSPITAL_DAYS_READ: Final = 35
+
+# The scorer's per-claim reads are built once: a Core statement executed on the session's
+# connection skips the ORM's per-call statement building and entity loading (issue 12).
+_CLAIMS = ClaimRecord.__table__  # type: ignore[attr-defined]
+_LINES = ClaimLineRecord.__table__  # type: ignore[attr-defined]
+_PERSONS = InsuredPerson.__table__  # type: ignore[attr-defined]
+# `!=` per excluded status, not NOT IN: an expanding IN is re-rendered on every execution.
+_COUNTED = and_(*(_CLAIMS.c.status != status for status in EXCLUDED_STATUSES))
+PERSON_HISTORY: Final = (
+    sa_select(
+        _CLAIMS.c.id,
+        _CLAIMS.c.hcode,
+        _CLAIMS.c.service_date,
+        _CLAIMS.c.total_submitted,
+        _LINES.c.product_code,
+    )
+    .select_from(_CLAIMS.outerjoin(_LINES, _LINES.c.claim_id == _CLAIMS.c.id))
+    .where(
+        _CLAIMS.c.patient_key == bindparam("person_key"),
+        _CLAIMS.c.service_date >= bindparam("start"),
+        _CLAIMS.c.service_date <= bindparam("end"),
+        _COUNTED,
+    )
+)
+"""A person's claims joined with their line codes, one row per line: one round trip."""
+HOSPITAL_DAYS: Final = (
+    sa_select(
+        _CLAIMS.c.service_date,
+        func.count(),
+        cast(func.max(_CLAIMS.c.created_at), String),  # as CLAIM_READS: the same stamps
+    )
+    .where(
+        _CLAIMS.c.hcode == bindparam("hcode"),
+        _CLAIMS.c.service_date >= bindparam("first"),
+        _CLAIMS.c.service_date <= bindparam("last"),
+        _COUNTED,
+    )
+    .group_by(_CLAIMS.c.service_date)
+)
+"""Per service day of a hospital: claims and the latest arrival (from a covering index)."""
+HOSPITAL_LINES: Final = (
+    sa_select(
+        _CLAIMS.c.id,
+        _CLAIMS.c.identifier_value,
+        _CLAIMS.c.setting,
+        _CLAIMS.c.service_date,
+        _CLAIMS.c.total_submitted,
+        _LINES.c.sequence,
+        _LINES.c.product_code,
+        _LINES.c.quantity,
+        _LINES.c.submitted,
+    )
+    .select_from(_CLAIMS.outerjoin(_LINES, _LINES.c.claim_id == _CLAIMS.c.id))
+    .where(
+        _CLAIMS.c.hcode == bindparam("hcode"),
+        _CLAIMS.c.service_date >= bindparam("start"),
+        _CLAIMS.c.service_date <= bindparam("end"),
+        _COUNTED,
+    )
+)
+"""A hospital's claims of some days with their lines, one row per line: one round trip."""
+_NO_TEXT, _NO_DAY, _NO_NUMBER = cast(null(), String), cast(null(), Date), cast(null(), Integer)
+CLAIM_READS: Final = union_all(
+    sa_select(
+        literal(1).label("part"),
+        _CLAIMS.c.id.label("claim_id"),
+        _CLAIMS.c.hcode.label("hcode"),
+        _CLAIMS.c.service_date.label("day"),
+        _CLAIMS.c.total_submitted.label("amount"),
+        _LINES.c.product_code.label("code"),
+        _NO_NUMBER.label("number"),
+        _NO_TEXT.label("latest"),
+        _NO_DAY.label("until"),
+        _NO_DAY.label("died"),
+    )
+    .select_from(_CLAIMS.outerjoin(_LINES, _LINES.c.claim_id == _CLAIMS.c.id))
+    .where(
+        _CLAIMS.c.patient_key == bindparam("person_key"),
+        _CLAIMS.c.service_date >= bindparam("person_start"),
+        _CLAIMS.c.service_date <= bindparam("day"),
+        _COUNTED,
+    ),
+    sa_select(
+        literal(2),
+        _NO_TEXT,
+        _NO_TEXT,
+        _CLAIMS.c.service_date,
+        cast(null(), Numeric),
+        _NO_TEXT,
+        func.count(),
+        cast(func.max(_CLAIMS.c.created_at), String),
+        _NO_DAY,
+        _NO_DAY,
+    )
+    .where(
+        _CLAIMS.c.hcode == bindparam("hcode"),
+        _CLAIMS.c.service_date >= bindparam("days_first"),
+        _CLAIMS.c.service_date <= bindparam("days_last"),
+        _COUNTED,
+    )
+    .group_by(_CLAIMS.c.service_date),
+    sa_select(
+        literal(3),
+        _NO_TEXT,
+        _PERSONS.c.main_hcode,
+        _PERSONS.c.coverage_start,
+        cast(null(), Numeric),
+        _NO_TEXT,
+        _PERSONS.c.section,
+        _NO_TEXT,
+        _PERSONS.c.coverage_end,
+        _PERSONS.c.death_date,
+    ).where(_PERSONS.c.person_key == bindparam("person_key")),
+)
+"""All one claim's scoring reads in one round trip: the person's claims with their line codes
+(part 1, a row per line, as PERSON_HISTORY), the hospital's per-day counts (part 2, as
+HOSPITAL_DAYS) and the person's roster entry (part 3, as ENROLLMENT)."""
+ENROLLMENT: Final = sa_select(
+    _PERSONS.c.section,
+    _PERSONS.c.main_hcode,
+    _PERSONS.c.coverage_start,
+    _PERSONS.c.coverage_end,
+    _PERSONS.c.death_date,
+).where(_PERSONS.c.person_key == bindparam("person_key"))
 
 
 class ModelRegistry:
@@ -59,56 +204,100 @@ class ModelRegistry:
 
 
 class ClaimHistoryRepository:
-    """Earlier stored claims, as `fraud.history.ClaimHistory` for the online scorer."""
+    """Earlier stored claims and the person's roster entry, as the online scorer reads them.
+
+    Implements `fraud.history.ClaimHistory`, `fraud.history.ReadsAhead` and
+    `fraud.rules.InsuredRoster`. The scorer makes one per claim and calls `prepare` first: one
+    round trip reads all the claim's history; the other methods answer from it (and query
+    only for what it does not cover), so do not keep one across claims.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._days: dict[str, tuple[date, date, dict[date, DayStamp]]] = {}
+        self._person: tuple[str, date, date, list[PriorClaim]] | None = None
+        self._enrollments: dict[str, Enrollment | None] = {}
+
+    def prepare(self, facts: ClaimFacts) -> None:
+        """Read the person's claims, the hospital's days and the roster entry in one query."""
+        day = facts.day
+        person_start = day - timedelta(days=FIRST_VISIT_LOOKBACK)
+        days_first, days_last = _days_read(day)
+        rows = (
+            self.session.connection()
+            .execute(
+                CLAIM_READS,
+                {
+                    "person_key": person_key(facts.cid),
+                    "person_start": person_start,
+                    "day": day,
+                    "hcode": facts.hcode,
+                    "days_first": days_first,
+                    "days_last": days_last,
+                },
+            )
+            .all()
+        )
+        lines, days, enrollment = [], {}, None
+        for part, claim_id, hcode, served, total, code, number, latest, until, died in rows:
+            if part == 1:
+                lines.append((claim_id, hcode, served, total, code))
+            elif part == 2 and served is not None:
+                days[served] = (int(number), str(latest))
+            elif part == 3:
+                enrollment = Enrollment(int(number), hcode, served, until, died)
+        self._person = (facts.cid, person_start, day, _prior_claims(lines))
+        self._days[facts.hcode] = (days_first, days_last, days)
+        self._enrollments[facts.cid] = enrollment
 
     def person_claims(self, cid: str, start: date, before: Order) -> Sequence[PriorClaim]:
-        rows = self.session.execute(
-            sa_select(
-                col(ClaimRecord.id),
-                col(ClaimRecord.hcode),
-                col(ClaimRecord.service_date),
-                col(ClaimRecord.total_submitted),
-            ).where(
-                col(ClaimRecord.patient_cid) == cid,
-                col(ClaimRecord.service_date) >= start,
-                col(ClaimRecord.service_date) <= before[0],
-                col(ClaimRecord.status).not_in(EXCLUDED_STATUSES),
+        """The person's claims (from `prepare` when it covers the window)."""
+        read = self._person
+        if read is not None and read[0] == cid and read[1] <= start and read[2] == before[0]:
+            return [prior for prior in read[3] if prior.day >= start]
+        rows = (
+            self.session.connection()
+            .execute(
+                PERSON_HISTORY, {"person_key": person_key(cid), "start": start, "end": before[0]}
             )
-        ).all()
-        codes = self._codes([row[0] for row in rows])
-        return [
-            PriorClaim(hcode, served, _signature(codes.get(claim_id, ())), float(total))
-            for claim_id, hcode, served, total in rows
-            if served is not None
-        ]
+            .all()
+        )
+        return _prior_claims(rows)
 
-    def _codes(self, claim_ids: list[str]) -> dict[str, list[str]]:
-        found: dict[str, list[str]] = defaultdict(list)
-        if claim_ids:
-            for claim_id, code in self.session.exec(
-                select(ClaimLineRecord.claim_id, ClaimLineRecord.product_code).where(
-                    col(ClaimLineRecord.claim_id).in_(claim_ids)
-                )
-            ).all():
-                found[claim_id].append(code)
-        return found
+    def enrollment(self, cid: str) -> Enrollment | None:
+        """The person's roster entry (from `prepare` when it read this person)."""
+        if cid not in self._enrollments:
+            row = (
+                self.session.connection()
+                .execute(ENROLLMENT, {"person_key": person_key(cid)})
+                .first()
+            )
+            self._enrollments[cid] = None if row is None else Enrollment(*row)
+        return self._enrollments[cid]
 
     def hospital_claim_count(self, hcode: str, start: date, end: date, before: Order) -> int:
-        return int(
-            self.session.exec(
-                select(func.count())
-                .select_from(ClaimRecord)
-                .where(
-                    ClaimRecord.hcode == hcode,
-                    col(ClaimRecord.service_date) >= start,
-                    col(ClaimRecord.service_date) <= end,
-                    col(ClaimRecord.status).not_in(EXCLUDED_STATUSES),
-                )
-            ).one()
+        days = self._day_stamps(hcode, start, end)
+        return sum(count for day, (count, _) in days.items() if start <= day <= end)
+
+    def hospital_days(self, hcode: str, start: date, end: date) -> Mapping[date, DayStamp]:
+        """Per day with claims: (claims, latest arrival), from one indexed group-by."""
+        days = self._day_stamps(hcode, start, end)
+        return {day: stamp for day, stamp in days.items() if start <= day <= end}
+
+    def _day_stamps(self, hcode: str, start: date, end: date) -> dict[date, DayStamp]:
+        read = self._days.get(hcode)
+        if read is not None and read[0] <= start and end <= read[1]:
+            return read[2]
+        first, last = _days_read(end)
+        first = min(first, start)
+        rows = (
+            self.session.connection()
+            .execute(HOSPITAL_DAYS, {"hcode": hcode, "first": first, "last": last})
+            .all()
         )
+        days = {day: (int(count), str(latest)) for day, count, latest in rows if day is not None}
+        self._days[hcode] = (first, last, days)
+        return days
 
     def bundles(self, *, since: date | None = None, chunk: int = 5000) -> Iterator[str]:
         """Every stored bundle in arrival order, read in chunks (for `fraud train --from-db`)."""
@@ -132,7 +321,7 @@ class ClaimHistoryRepository:
         rows = self.session.execute(
             sa_select(
                 col(ClaimRecord.hcode),
-                col(ClaimRecord.patient_cid),
+                col(ClaimRecord.patient_key),
                 col(ClaimRecord.setting),
                 col(ClaimRecord.service_date),
                 col(ClaimRecord.total_submitted),
@@ -144,14 +333,22 @@ class ClaimHistoryRepository:
 
     def hospital_claims(self, hcode: str, start: date, end: date) -> Sequence[ClaimFacts]:
         """The hospital's claims served from `start` to `end`: lines for its price standing."""
+        rows = (
+            self.session.connection()
+            .execute(HOSPITAL_LINES, {"hcode": hcode, "start": start, "end": end})
+            .all()
+        )
+        claims: dict[str, tuple[str, str, date, float]] = {}
+        lines: dict[str, list[tuple[int, str, float, float]]] = defaultdict(list)
+        for claim_id, ident, setting, served, total, seq, code, quantity, submitted in rows:
+            if served is None:
+                continue
+            claims[claim_id] = (ident, setting, served, float(total))
+            if code is not None:
+                lines[claim_id].append((seq, code, float(quantity), float(submitted)))
         return [
-            facts
-            for facts, _, _ in self._claim_facts(
-                col(ClaimRecord.hcode) == hcode,
-                col(ClaimRecord.service_date) >= start,
-                col(ClaimRecord.service_date) <= end,
-                col(ClaimRecord.status).not_in(EXCLUDED_STATUSES),
-            )
+            _lite_facts(ident, hcode, setting, served, total, lines[claim_id])
+            for claim_id, (ident, setting, served, total) in claims.items()
         ]
 
     def period_claim_facts(
@@ -216,7 +413,7 @@ class ClaimHistoryRepository:
     def patients_seen_before(self, first: date) -> set[tuple[str, str]]:
         """(hcode, cid) pairs with a claim before `first`."""
         rows = self.session.exec(
-            select(ClaimRecord.hcode, ClaimRecord.patient_cid)
+            select(ClaimRecord.hcode, ClaimRecord.patient_key)
             .where(col(ClaimRecord.service_date) < first)
             .distinct()
         ).all()
@@ -227,22 +424,16 @@ class RosterRepository:
     """The insured roster (owned by provider_registry), as `fraud.rules.InsuredRoster`."""
 
     def __init__(self, session: Session) -> None:
+        self.session = session
         self.members = InsuredPersonRepository(session)
 
     def has_members(self) -> bool:
         return self.members.has_members()
 
     def enrollment(self, cid: str) -> Enrollment | None:
-        person = self.members.get(cid)
-        if person is None:
-            return None
-        return Enrollment(
-            person.section,
-            person.main_hcode,
-            person.coverage_start,
-            person.coverage_end,
-            person.death_date,
-        )
+        found = self.session.connection().execute(ENROLLMENT, {"person_key": person_key(cid)})
+        row = found.first()
+        return None if row is None else Enrollment(*row)
 
 
 def _lite_facts(
@@ -269,6 +460,30 @@ def _lite_facts(
         quantities=tuple(q for _, _, q, _ in ordered),
         unit_prices=tuple(net / q if q else net for _, _, q, net in ordered),
     )
+
+
+def _days_read(end: date) -> tuple[date, date]:
+    """The days one read of a hospital's per-day counts covers, for a question ending on `end`.
+
+    From `end` - 36 to `end` + 1: whether the standing (28 days before the claim's day) or a
+    surge count (35 days up to it) asks first, the other one is covered too.
+    """
+    return end - timedelta(days=HOSPITAL_DAYS_READ + 1), end + timedelta(days=1)
+
+
+def _prior_claims(rows: Iterable[Sequence[Any]]) -> list[PriorClaim]:
+    """Rows of (claim id, hcode, service day, total, line code) as one PriorClaim per claim."""
+    claims: dict[str, tuple[str, date, Decimal]] = {}
+    codes: dict[str, list[str]] = defaultdict(list)
+    for claim_id, hcode, served, total, code in rows:
+        if served is not None:
+            claims[claim_id] = (hcode, served, total)
+            if code is not None:
+                codes[claim_id].append(code)
+    return [
+        PriorClaim(hcode, served, _signature(codes[claim_id]), float(total))
+        for claim_id, (hcode, served, total) in claims.items()
+    ]
 
 
 def _signature(codes: Sequence[str]) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.db import make_engine, session_scope
+from gateway.security.data_key import person_key
 from gateway.settings import Settings
 from provider_registry.roster import upsert_member
 from provider_registry.roster_synthetic import roster_for_bundles
@@ -55,7 +56,7 @@ def insure_patients_of(database_url: str, bundles: list[dict[str, object]]) -> N
     engine = make_engine(Settings(database_url=database_url))
     with session_scope(engine) as session:
         for row in roster_for_bundles(bundles):
-            upsert_member(session, row)
+            upsert_member(session, row, person_key)
     engine.dispose()
 
 

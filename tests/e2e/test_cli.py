@@ -15,7 +15,7 @@ import pytest
 from fhir_mappings.bundle import ParsedBundle, parse_claim_bundle
 from fhir_mappings.profile import map_claim
 from tests.e2e.conftest import LiveServer, key_file
-from tests.support import Hospital, free_port
+from tests.support import DATA_KEY_SETTINGS, Hospital, free_port
 
 pytestmark = [pytest.mark.e2e]
 
@@ -23,7 +23,11 @@ pytestmark = [pytest.mark.e2e]
 def claimgw(
     *args: str, cwd: Path, database_url: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMGW_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if (not k.startswith("CLAIMGW_") or k in DATA_KEY_SETTINGS)
+    }
     if database_url:
         env["CLAIMGW_DATABASE_URL"] = database_url
     return subprocess.run(
@@ -227,7 +231,9 @@ def test_token_with_a_key_the_gateway_does_not_know_fails_in_one_line(
 
 def test_demo_seeds_and_serves_on_sqlite(tmp_path: Path) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMGW_")}
+    env = {  # a fresh machine: no keys; the demo generates its own into var/
+        k: v for k, v in os.environ.items() if not k.startswith("CLAIMGW_")
+    }
     demo = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli.main", "demo", "--port", str(port)],
         cwd=tmp_path,
@@ -240,6 +246,8 @@ def test_demo_seeds_and_serves_on_sqlite(tmp_path: Path) -> None:
     try:
         banner = _read_until(demo, f"listening on {url}", timeout=300)  # seeding trains a model
         assert (tmp_path / "var" / "claimgw.db").exists()
+        keys = tmp_path / "var" / "data_keys"  # patient data sealed under generated keys
+        assert keys.stat().st_mode & 0o777 == 0o600
         pasted = next(line.strip() for line in banner.splitlines() if " submit var/" in line)
         ran = subprocess.run(
             ["bash", "-c", pasted], cwd=tmp_path, env=env, capture_output=True, text=True

@@ -23,13 +23,17 @@ from gateway.payments.service import run_payments
 from gateway.settings import Settings
 from tests.gateway.test_outbox_delivery import Receiver
 from tests.monitoring.live import GatewayProcess, wait_for
-from tests.support import Hospital, claim_bytes, token_form
+from tests.support import DATA_KEY_SETTINGS, Hospital, claim_bytes, token_form
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def claimgw(database_url: str, cwd: Path, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMGW_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if (not k.startswith("CLAIMGW_") or k in DATA_KEY_SETTINGS)
+    }
     env |= {
         "CLAIMGW_DATABASE_URL": database_url,
         "CLAIMGW_LOG_LEVEL": "warning",

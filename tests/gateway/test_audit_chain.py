@@ -72,6 +72,7 @@ def _ids(engine: Engine) -> list[int]:
         return [r[0] for r in session.execute(text("SELECT id FROM audit_events ORDER BY id"))]
 
 
+@pytest.mark.audit_tampered
 @pytest.mark.parametrize("tamper", ["edited", "deleted", "inserted"])
 def test_verify_names_the_first_tampered_row(
     client: TestClient, auth: dict[str, str], engine: Engine, tamper: str
@@ -123,6 +124,7 @@ def test_concurrent_appends_keep_one_chain(engine: Engine) -> None:
         assert len(search_events(session, user="w0")) == 5
 
 
+@pytest.mark.audit_tampered
 def test_cli_verify_and_search(
     client: TestClient,
     auth: dict[str, str],

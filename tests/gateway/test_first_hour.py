@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -35,20 +34,12 @@ from gateway.db import session_scope
 from gateway.settings import get_settings
 from provider_registry.repository import HospitalRepository
 from tests.provider_registry.factories import insure
-from tests.support import CLAIMCON_EXAMPLE_CID, claim_bytes, claim_spec
+from tests.support import CLAIMCON_EXAMPLE_CID, DATA_KEY_SETTINGS, claim_bytes, claim_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBMIT = "/fhir/Claim/$submit"
 HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "fastapi", "pandas", "sklearn", "gateway.db")
 ROSTER_HEADER = "cid,section,main_hcode,coverage_start,coverage_end,contribution_months,death_date"
-
-
-@pytest.fixture
-def claimgw(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("CLAIMGW_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def _run(runner: CliRunner, *args: str) -> tuple[int, str]:
@@ -59,7 +50,11 @@ def _run(runner: CliRunner, *args: str) -> tuple[int, str]:
 def _subprocess(
     *args: str, database_url: str, columns: int = 80
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMGW_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if (not k.startswith("CLAIMGW_") or k in DATA_KEY_SETTINGS)
+    }
     env |= {"CLAIMGW_DATABASE_URL": database_url, "COLUMNS": str(columns), "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "gateway.cli.main", *args],

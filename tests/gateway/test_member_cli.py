@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
-import pytest
 from typer.testing import CliRunner
 
 from fhir_mappings.claim_bundle import build_claim_bundle
 from gateway.cli.main import app
-from gateway.settings import get_settings
 from tests.provider_registry.factories import OTHER_CID
 from tests.support import VALID_CID, claim_spec
 
 HEADER = "cid,section,main_hcode,coverage_start,coverage_end,contribution_months,death_date"
 BAD_CID = "1330656439244"  # ClaimCon's example; fails its own check digit
-
-
-@pytest.fixture
-def claimgw(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("CLAIMGW_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def _run(runner: CliRunner, *args: str) -> tuple[int, str]:

@@ -39,6 +39,7 @@ from gateway.payments.service import (
     statement,
     statement_csv,
 )
+from gateway.security.data_key import person_key
 from tests.conftest import bearer
 from tests.provider_registry.factories import insure
 from tests.support import Hospital, add_hospital, claim_bytes, claim_spec
@@ -70,7 +71,7 @@ def approved_claim(
                 status=status,
                 claim_type="professional",
                 setting="OPD",
-                patient_cid="1101700203450",
+                patient_key=person_key("1101700203450"),
                 service_date=date(2026, 11, 2),
                 total_submitted=money,
                 total_eligible=money,

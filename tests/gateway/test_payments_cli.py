@@ -24,7 +24,7 @@ from gateway.claims.models import AuditEvent, ClaimRecord, OutboxMessage, Reimbu
 from gateway.payments.models import PaymentBatch, PaymentBatchClaim
 from gateway.settings import get_settings
 from tests.gateway.test_payments import approved_claim
-from tests.support import add_hospital
+from tests.support import DATA_KEY_SETTINGS, add_hospital
 
 HOSPITALS = ("10661", "11512", "23760")
 
@@ -32,7 +32,11 @@ HOSPITALS = ("10661", "11512", "23760")
 def claimgw(
     *args: str, database_url: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.Popen[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMGW_")}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if (not k.startswith("CLAIMGW_") or k in DATA_KEY_SETTINGS)
+    }
     clean |= {"CLAIMGW_DATABASE_URL": database_url, "CLAIMGW_LOG_LEVEL": "warning", **(env or {})}
     return subprocess.Popen(
         [sys.executable, "-m", "gateway.cli.main", *args],

@@ -21,6 +21,7 @@ from sqlmodel import Session
 from gateway.app import create_app
 from gateway.claims.models import ClaimRecord
 from gateway.db import make_engine, session_scope
+from gateway.security.data_key import person_key
 from gateway.security.secrets import dev_token_secret
 from gateway.settings import DEFAULT_TOKEN_SECRET, Settings
 from provider_registry.service import disable_hospital
@@ -193,7 +194,10 @@ def test_citizen_id_with_dashes_is_stored_as_13_digits(
     answer = client.post("/fhir/Claim/$submit", content=claim_bytes(cid=dashed), headers=auth)
     assert answer.status_code == 201, answer.text
     with Session(engine) as session:
-        assert session.query(ClaimRecord).one().patient_cid == VALID_CID
+        stored = session.query(ClaimRecord).one()
+    assert stored.patient_key == person_key(VALID_CID)  # the same person as without dashes
+    assert VALID_CID in answer.text  # the ClaimResponse's patient, as 13 digits
+    assert dashed not in answer.text
 
 
 # 8. /auth/token

@@ -17,7 +17,7 @@ import httpx
 import yaml
 
 from tests.monitoring.promql import MONITORING
-from tests.support import free_port, require
+from tests.support import DATA_KEY_SETTINGS, free_port, require
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -78,7 +78,8 @@ class GatewayProcess:
         env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith("CLAIMGW_") and k != "PROMETHEUS_MULTIPROC_DIR"
+            if (not k.startswith("CLAIMGW_") or k in DATA_KEY_SETTINGS)
+            and k != "PROMETHEUS_MULTIPROC_DIR"
         }
         env |= {
             "CLAIMGW_DATABASE_URL": self.database_url,

@@ -11,6 +11,7 @@ from fhir_mappings.tariff import parse_mapping_csv, parse_tariff_csv
 from gateway.db import session_scope
 from gateway.pricing.imports import import_tariff_items, import_tariff_mappings
 from gateway.pricing.service import seed_default_schedule
+from gateway.security.data_key import person_key
 from provider_registry.models import HospitalNetwork
 from provider_registry.roster import RosterRow, upsert_member
 from tests.support import VALID_CID
@@ -31,7 +32,7 @@ def insure(engine: Engine, cid: str = VALID_CID, **changes: Any) -> RosterRow:
     }
     row = RosterRow(**{**values, **changes})
     with session_scope(engine) as session:
-        upsert_member(session, row)
+        upsert_member(session, row, person_key)
     return row
 
 

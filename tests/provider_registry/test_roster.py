@@ -6,9 +6,11 @@ from datetime import date
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy import text as text_sql
 from sqlmodel import Session
 
 from fhir_mappings.claim_bundle import build_claim_bundle
+from gateway.security.data_key import person_key
 from provider_registry.models import InsuredPerson
 from provider_registry.roster import RosterError, RosterRow, import_roster, read_roster
 from provider_registry.roster_synthetic import roster_for_bundles
@@ -56,17 +58,22 @@ def test_good_row_is_typed() -> None:
     )
 
 
-def test_import_upserts_by_cid(engine: Engine) -> None:
+def test_import_upserts_by_the_cids_keyed_hash(engine: Engine) -> None:
     text = f"{HEADER}\n{VALID_CID},33,10661,2015-01-01,,15,\n"
     with Session(engine) as session:
-        first = import_roster(session, read_roster(text))
+        first = import_roster(session, read_roster(text), key_of=person_key)
         session.commit()
-        again = import_roster(session, read_roster(text.replace(",15,", ",2,")))
+        again = import_roster(session, read_roster(text.replace(",15,", ",2,")), key_of=person_key)
         session.commit()
-        person = session.get(InsuredPerson, VALID_CID)
+        person = session.get(InsuredPerson, person_key(VALID_CID))
     assert (first.added, again.updated) == (1, 1)
     assert person is not None
     assert person.contribution_months == 2
+    with engine.connect() as conn:  # the roster stores no citizen ID
+        stored = [
+            str(v) for row in conn.execute(text_sql("SELECT * FROM insured_persons")) for v in row
+        ]
+    assert VALID_CID not in " ".join(stored)
 
 
 def test_synthetic_roster_insures_patients_at_their_hospital_with_some_ineligible() -> None:
