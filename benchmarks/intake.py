@@ -44,6 +44,7 @@ from fraud.synth import SynthHospital, generate_bundles  # noqa: E402
 from gateway.client import GatewayClient  # noqa: E402
 from gateway.db import make_engine, session_scope, upgrade_database  # noqa: E402
 from gateway.logs import configure_logging  # noqa: E402
+from gateway.security.data_key import person_key  # noqa: E402
 from gateway.settings import Settings  # noqa: E402
 from provider_registry.roster import upsert_member  # noqa: E402
 from provider_registry.roster_synthetic import roster_for_bundles  # noqa: E402
@@ -76,7 +77,7 @@ def insure_patients(engine: Engine, bundles: list[bytes]) -> None:
     """Put every patient of the bundles on the roster, so that claims are really priced."""
     with session_scope(engine) as session:
         for row in roster_for_bundles(orjson.loads(b) for b in bundles):
-            upsert_member(session, row)
+            upsert_member(session, row, person_key)
 
 
 def parse_baseline(bundles: list[bytes], rounds: int = 3) -> float:

@@ -14,8 +14,10 @@ Figures:
 - claims per CPU-second (gateway processes + the PostgreSQL backends of the bench database,
   read from /proc) with 2 workers ÷ with 1 worker, under `wrk`;
 - raw `wrk` throughput, 2 workers ÷ 1 worker, with the load average;
-- `claimgw synth`, `claimgw fraud train` and `claimgw fraud score` at two sizes, fitted as
-  fixed cost + cost per claim and extrapolated to 1,000,000 claims (time and peak memory).
+- `claimgw synth`, `claimgw fraud train` and `claimgw fraud score` at two sizes: the full run's
+  larger size is 1,000,000 (measured); `--quick` fits fixed cost + cost per claim and
+  extrapolates (time and peak memory); `fraud train --from-db` on the larger history,
+  bulk-loaded into PostgreSQL by `benchmarks/bulk_load.py`.
 
 Usage: python benchmarks/targets.py [--quick] [--skip-postgres]
 """
@@ -48,6 +50,7 @@ from benchmarks.intake import (  # noqa: E402
     PG_ADMIN,
     Target,
     database,
+    durable_commit_baseline,
     insure_patients,
     make_bundles,
     parse_baseline,
@@ -78,8 +81,8 @@ class Plan:
 QUICK = Plan(
     e2e_claims=120, inprocess_claims=120, wrk_claims=1200, wrk_seconds=8, sizes=(5_000, 30_000)
 )
-FULL = Plan(
-    e2e_claims=300, inprocess_claims=300, wrk_claims=4000, wrk_seconds=15, sizes=(10_000, 50_000)
+FULL = Plan(  # the batch commands run at a million claims: measured, not extrapolated
+    e2e_claims=300, inprocess_claims=300, wrk_claims=4000, wrk_seconds=15, sizes=(50_000, MILLION)
 )
 
 
@@ -149,14 +152,19 @@ class Batch:
     sizes: tuple[int, int]
     small_history: Path
     small_model: Path
+    from_db: Run | None = None
+    from_db_where: str = ""
+    loads: tuple[tuple[str, str], ...] = ()  # (step, load average when it ended)
 
 
 def batch_figures(workdir: Path, sizes: tuple[int, int]) -> Batch:
-    """`claimgw synth`, `fraud train` and `fraud score` at two sizes, each a fresh process."""
+    """`claimgw synth`, `fraud train` and `fraud score` at two sizes, each a fresh process;
+    then `fraud train --from-db` on the larger history, bulk-loaded (benchmarks/bulk_load.py)."""
     url = f"sqlite:///{workdir / 'registry.db'}"
     upgrade_database(Settings(database_url=url))
     env = cli_env(url)
     synth, train, score = [], [], []
+    loads: list[tuple[str, str]] = []
     for n in sizes:
         history, model = workdir / f"history-{n}.ndjson", workdir / f"model-{n}.npz"
         synth.append(
@@ -167,7 +175,8 @@ def batch_figures(workdir: Path, sizes: tuple[int, int]) -> Batch:
                 workdir,
             )
         )
-        print(f"  synth {n:,}: {synth[-1].seconds:.1f} s", flush=True)
+        loads.append((f"synth {n}", load()))
+        print(f"  synth {n:,}: {synth[-1].seconds:.1f} s, load {load()}", flush=True)
         train.append(
             timed(
                 [*CLAIMGW, "fraud", "train", "--input", str(history), "--out", str(model)]
@@ -176,7 +185,11 @@ def batch_figures(workdir: Path, sizes: tuple[int, int]) -> Batch:
                 workdir,
             )
         )
-        print(f"  train {n:,}: {train[-1].seconds:.1f} s, {train[-1].peak_mb:.0f} MB", flush=True)
+        loads.append((f"train {n}", load()))
+        print(
+            f"  train {n:,}: {train[-1].seconds:.1f} s, {train[-1].peak_mb:.0f} MB, load {load()}",
+            flush=True,
+        )
         score.append(
             timed(
                 [*CLAIMGW, "fraud", "score", "--input", str(history), "--model", str(model)]
@@ -185,7 +198,19 @@ def batch_figures(workdir: Path, sizes: tuple[int, int]) -> Batch:
                 workdir,
             )
         )
-        print(f"  score {n:,}: {score[-1].seconds:.1f} s, {score[-1].peak_mb:.0f} MB", flush=True)
+        loads.append((f"score {n}", load()))
+        print(
+            f"  score {n:,}: {score[-1].seconds:.1f} s, {score[-1].peak_mb:.0f} MB, load {load()}",
+            flush=True,
+        )
+    from_db, where = from_db_figure(workdir, workdir / f"history-{sizes[1]}.ndjson")
+    if from_db is not None:
+        loads.append((f"train --from-db {sizes[1]}", load()))
+        print(
+            f"  train --from-db {sizes[1]:,} ({where}): {from_db.seconds:.1f} s, "
+            f"{from_db.peak_mb:.0f} MB, load {load()}",
+            flush=True,
+        )
     small = sizes[0]
     return Batch(
         (synth[0], synth[1]),
@@ -194,19 +219,69 @@ def batch_figures(workdir: Path, sizes: tuple[int, int]) -> Batch:
         sizes,
         workdir / f"history-{small}.ndjson",
         workdir / f"model-{small}.npz",
+        from_db,
+        where,
+        tuple(loads),
     )
+
+
+def from_db_figure(workdir: Path, history: Path) -> tuple[Run | None, str]:
+    """`fraud train --from-db` on `history` bulk-loaded into PostgreSQL (SQLite without it).
+
+    The loader writes claims, lines and fact columns straight into the tables (COPY on
+    PostgreSQL); only the training is timed. Fresh data keys: the loader seals a placeholder
+    bundle with them, and training reads no sealed column.
+    """
+    from benchmarks.bulk_load import fresh_database
+    from gateway.security.data_key import new_key_line
+
+    name = f"claimgw_targets_fromdb_{os.getpid()}"
+    url, where = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", "PostgreSQL"
+    try:
+        fresh_database(url)
+    except Exception as exc:  # noqa: BLE001 -- no PostgreSQL here: measure on SQLite instead
+        print(f"  --from-db on SQLite: PostgreSQL unavailable ({str(exc).splitlines()[0]})")
+        url, where = f"sqlite:///{workdir / 'from-db.db'}", "SQLite"
+        fresh_database(url)
+    env = cli_env(url) | {
+        "CLAIMGW_DATA_KEYS": new_key_line("bench"),
+        "CLAIMGW_LOOKUP_KEY": new_key_line("lookup").split(":", 1)[1],
+    }
+    try:
+        loaded = timed(
+            [sys.executable, "-m", "benchmarks.bulk_load", "--input", str(history)]
+            + ["--database-url", url],
+            env,
+            workdir,
+        )
+        print(f"  bulk load into {where}: {loaded.seconds:.0f} s, load {load()}", flush=True)
+        run = timed(
+            [*CLAIMGW, "fraud", "train", "--from-db", "--out", str(workdir / "model-db.npz")],
+            env,
+            workdir,
+        )
+    finally:
+        if where == "PostgreSQL":
+            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+    return run, where
 
 
 def extrapolated(sizes: tuple[int, int], runs: tuple[Run, Run]) -> tuple[float, float, str]:
     """Seconds and MB at 1,000,000 claims, and how they were obtained.
 
-    A straight line through the two sizes separates the fixed cost (start-up, imports) from
-    the cost per claim. When noise makes the slope negative, the larger run's time scaled in
-    proportion (an upper bound: it charges the fixed cost to every claim) is used instead.
+    Measured when the larger size is a million (the full run); otherwise a straight line
+    through the two sizes separates the fixed cost (start-up, imports) from the cost per
+    claim. When noise makes the slope negative, the larger run's time scaled in proportion
+    (an upper bound: it charges the fixed cost to every claim) is used instead.
     """
+    n, big = sizes[1], runs[1]
+    if n >= MILLION:
+        return big.seconds, big.peak_mb, "measured"
     fixed, per = linear(sizes, runs, "seconds")
     mem_fixed, mem_per = linear(sizes, runs, "peak_mb")
-    n, big = sizes[1], runs[1]
     if per > 0:
         seconds, how = fixed + per * MILLION, f"fit {fixed:.1f} s + {per * 1e6:.0f} µs/claim"
     else:
@@ -216,40 +291,65 @@ def extrapolated(sizes: tuple[int, int], runs: tuple[Run, Run]) -> tuple[float, 
 
 
 def batch_rows(batch: Batch) -> list[Row]:
-    """Train, score and synth at 1,000,000 claims, extrapolated from the two sizes run."""
+    """Train, score and synth at 1,000,000 claims: measured in the full run, else extrapolated."""
     rows = []
     n = batch.sizes[1]
-    for name, runs, target_s, target_mb in (
-        ("`fraud train` from a file", batch.train, 60.0, 4096.0),
-        ("`fraud score`", batch.score, 60.0, None),
-        ("`claimgw synth`", batch.synth, 120.0, None),
+    loads = dict(batch.loads)
+    for name, step, runs, target_s, target_mb in (
+        ("`fraud train` from a file", "train", batch.train, 60.0, 4096.0),
+        ("`fraud score`", "score", batch.score, 60.0, None),
+        ("`claimgw synth`", "synth", batch.synth, 120.0, None),
     ):
         seconds, megabytes, how = extrapolated(batch.sizes, runs)
+        word = "" if how == "measured" else "≈ "
         ok_time = seconds <= target_s
         ok_mem = target_mb is None or megabytes <= target_mb
-        problems = [] if ok_time else [f"≈ {seconds:.0f} s extrapolated"]
-        problems += [] if ok_mem else [f"≈ {megabytes / 1024:.1f} GB extrapolated"]
+        problems = [] if ok_time else [f"{word}{seconds:.0f} s ({how})"]
+        problems += [] if ok_mem else [f"{word}{megabytes / 1024:.1f} GB ({how})"]
+        after = loads.get(f"{step} {n}", "?")
+        measured = (
+            f"**{runs[1].seconds:.0f} s**, peak {runs[1].peak_mb:.0f} MB (load {after})"
+            if how == "measured"
+            else f"{n:,}: {runs[1].seconds:.1f} s, peak {runs[1].peak_mb:.0f} MB; {how} "
+            f"→ 1,000,000 ≈ **{seconds:.0f} s**, ≈ {megabytes / 1024:.1f} GB"
+        )
+        where = "measured" if how == "measured" else f"run at {batch.sizes[0]:,} and {n:,}"
         rows.append(
             Row(
-                f"{name}, 1,000,000 claims (run at {batch.sizes[0]:,} and {n:,})",
-                f"{n:,}: {runs[1].seconds:.1f} s, peak {runs[1].peak_mb:.0f} MB; {how} "
-                f"→ 1,000,000 ≈ **{seconds:.0f} s**, ≈ {megabytes / 1024:.1f} GB",
+                f"{name}, 1,000,000 claims ({where})",
+                measured,
                 f"≤ {target_s:.0f} s" + (f", ≤ {target_mb / 1024:.0f} GB" if target_mb else ""),
-                ok_time and ok_mem,
-                "; ".join(problems),
+                # Small runs extrapolate badly (fixed costs, noise): no verdict from them.
+                (ok_time and ok_mem) if how == "measured" else None,
+                "; ".join(problems)
+                if how == "measured"
+                else "extrapolated, indicative only (the full run measures 1,000,000)",
             )
         )
-    rows.append(
-        Row(
-            "`fraud train --from-db`, 1,000,000 claims",
-            "not measured",
-            "≤ 60 s, ≤ 4 GB",
-            None,
-            "storing N claims through intake runs at ~40/s here (10,000 claims ≈ 4 min); "
-            "needs a bulk loader",
-        )
-    )
+    rows.append(from_db_row(batch, loads.get(f"train --from-db {n}", "?")))
     return rows
+
+
+def from_db_row(batch: Batch, load_after: str) -> Row:
+    """`fraud train --from-db`: measured at the larger size (a million in the full run).
+
+    Below a million it is shown, not extrapolated: one size gives no fixed cost to subtract.
+    """
+    figure = "`fraud train --from-db`, 1,000,000 claims"
+    run, n = batch.from_db, batch.sizes[1]
+    if run is None:
+        return Row(figure, "not measured", "≤ 60 s, ≤ 4 GB", None, "the bulk load failed")
+    measured = (
+        f"{batch.from_db_where}, {n:,} claims bulk-loaded: **{run.seconds:.0f} s**, "
+        f"peak {run.peak_mb:.0f} MB (load {load_after})"
+    )
+    if n < MILLION:
+        return Row(
+            figure, measured, "≤ 60 s, ≤ 4 GB", None, f"run at {n:,} only (the full run: 1,000,000)"
+        )
+    problems = [] if run.seconds <= 60 else [f"{run.seconds:.0f} s"]
+    problems += [] if run.peak_mb <= 4096 else [f"{run.peak_mb / 1024:.1f} GB"]
+    return Row(figure, measured, "≤ 60 s, ≤ 4 GB", not problems, "; ".join(problems))
 
 
 # ---------------------------------------------------------------- databases with a model
@@ -278,9 +378,15 @@ def ready_database(
         yield target, key, hospital.client_id
 
 
-def end_to_end(kind: str, workdir: Path, plan: Plan, model: Path) -> tuple[str, float, float]:
+def end_to_end(
+    kind: str, workdir: Path, plan: Plan, model: Path
+) -> tuple[str, float, float, float | None]:
+    """Mean seconds per claim through the real server, the parse baseline, and (SQLite) the
+    durable-commit floor: one fsync'd WAL commit on this disk, which every acknowledged claim
+    pays however fast the code is."""
     bundles = make_bundles(plan.e2e_claims, seed=101)
     parse = parse_baseline(bundles)
+    floor = durable_commit_baseline(workdir) if kind == "sqlite" else None
     with ready_database(kind, workdir, bundles, model) as (target, key, client_id):
         server = LiveServer(database_url=target.url, workdir=workdir, workers=1)
         server.start()
@@ -288,7 +394,7 @@ def end_to_end(kind: str, workdir: Path, plan: Plan, model: Path) -> tuple[str, 
             mean = sequential_mean(server, key, client_id, bundles)
         finally:
             server.stop()
-    return target.name, mean, parse
+    return target.name, mean, parse, floor
 
 
 def in_process(kind: str, workdir: Path, plan: Plan, model: Path) -> tuple[str, float, np.ndarray]:
@@ -438,19 +544,27 @@ def under_wrk(workers: int, workdir: Path, plan: Plan, model: Path) -> Load:
 
 
 # ---------------------------------------------------------------- the table
-def e2e_row(name: str, mean: float, parse: float) -> Row:
+def e2e_row(name: str, mean: float, parse: float, floor: float | None = None) -> Row:
     ratio = mean / parse
+    above_floor = (
+        ""
+        if floor is None
+        else f"; less one fsync'd commit ({floor * 1000:.2f} ms): {(mean - floor) / parse:.1f}"
+    )
     return Row(
         f"end-to-end ÷ parse, {name} (1 worker, 1 client, model promoted)",
-        f"{mean * 1000:.1f} ms ÷ {parse * 1000:.2f} ms = **{ratio:.1f}**",
+        f"{mean * 1000:.1f} ms ÷ {parse * 1000:.2f} ms = **{ratio:.1f}**{above_floor}",
         "≤ 3 (next ≤ 1.5)",
         ratio <= 3,
         "" if ratio <= 3 else f"{(mean - 3 * parse) * 1000:.1f} ms/claim above 3 × parse",
     )
 
 
-def in_process_rows(name: str, share: float, ms: np.ndarray) -> list[Row]:
+def in_process_rows(
+    name: str, share: float, ms: np.ndarray, base: np.ndarray | None = None
+) -> list[Row]:
     p50, p99 = float(np.percentile(ms, 50)), float(np.percentile(ms, 99))
+    alone = "" if base is None else f" (model arithmetic alone, same run: {scoring_base(base)})"
     return [
         Row(
             f"eligibility + pricing share of in-process pipeline, {name}",
@@ -461,12 +575,25 @@ def in_process_rows(name: str, share: float, ms: np.ndarray) -> list[Row]:
         ),
         Row(
             f"fraud scoring in the gateway, history from {name}, {len(ms)} claims",
-            f"p50 {p50:.2f} ms, p99 **{p99:.2f} ms**",
+            f"p50 {p50:.2f} ms, p99 **{p99:.2f} ms**{alone}",
             "p99 ≤ 2 ms",
             p99 <= 2,
             "" if p99 <= 2 else f"p50 alone is {p50:.1f} ms; load {load().split()[0]}",
         ),
     ]
+
+
+def scoring_baseline(plan: Plan, model: Path) -> np.ndarray:
+    """Per claim (ms): `score_vectors` alone on precomputed features, the in-process claims."""
+    from benchmarks.scoring import arithmetic_ms
+    from fraud.model import load_model
+
+    bundles = make_bundles(plan.inprocess_claims * 2, seed=202)
+    return arithmetic_ms(load_model(model.read_bytes()), bundles)
+
+
+def scoring_base(base: np.ndarray) -> str:
+    return f"p50 {np.percentile(base, 50):.2f} ms, p99 {np.percentile(base, 99):.2f} ms"
 
 
 def worker_rows(loads: dict[int, Load]) -> list[Row]:
@@ -511,14 +638,24 @@ def measure(options: argparse.Namespace, workdir: Path, raw: dict[str, Any]) -> 
     batch = batch_figures(workdir, plan.sizes)
     rows = []
     for kind in kinds:
-        name, mean, parse = end_to_end(kind, workdir, plan, batch.small_model)
-        print(f"  {name} end-to-end {mean * 1000:.2f} ms, parse {parse * 1000:.2f} ms", flush=True)
+        name, mean, parse, floor = end_to_end(kind, workdir, plan, batch.small_model)
+        times = f"end-to-end {mean * 1000:.2f} ms, parse {parse * 1000:.2f} ms"
+        print(f"  {name} {times}, load {load()}", flush=True)
         raw[f"{name} end-to-end ms"], raw[f"{name} parse ms"] = mean * 1000, parse * 1000
-        rows.append(e2e_row(name, mean, parse))
+        if floor is not None:
+            raw[f"{name} durable commit ms"] = floor * 1000
+        rows.append(e2e_row(name, mean, parse, floor))
     for kind in kinds:
         name, share, ms = in_process(kind, workdir, plan, batch.small_model)
         raw[f"{name} pricing share"], raw[f"{name} scoring ms"] = share, ms.tolist()
-        rows.extend(in_process_rows(name, share, ms))
+        base = scoring_baseline(plan, batch.small_model)  # the same moment's machine
+        raw[f"{name} scoring arithmetic ms"] = base.tolist()
+        print(
+            f"  {name} scoring {scoring_base(ms)}; arithmetic alone {scoring_base(base)}, "
+            f"load {load()}",
+            flush=True,
+        )
+        rows.extend(in_process_rows(name, share, ms, base))
     if not options.skip_postgres:
         loads = {w: under_wrk(w, workdir, plan, batch.small_model) for w in (1, 2)}
         for w, m in loads.items():

@@ -8,9 +8,10 @@ FHIR way for resources that have no life of their own on this server.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from typing import Any
+
+import orjson
 
 NOT_ALLOWED_IN_CONTAINED_META = ("versionId", "lastUpdated", "security")
 
@@ -18,7 +19,7 @@ NOT_ALLOWED_IN_CONTAINED_META = ("versionId", "lastUpdated", "security")
 def self_contained_claim(bundle: dict[str, Any], claim_id: str) -> dict[str, Any]:
     """The bundle's first entry (the Claim) with every resource it references contained."""
     entries = bundle.get("entry") or []
-    claim: dict[str, Any] = copy.deepcopy(entries[0]["resource"])
+    claim: dict[str, Any] = _copy(entries[0]["resource"])
     claim.pop("contained", None)
     claim["id"] = claim_id
     resources = _bundle_resources(entries[1:])
@@ -43,6 +44,12 @@ def self_contained_claim(bundle: dict[str, Any], claim_id: str) -> dict[str, Any
     return claim
 
 
+def _copy(resource: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of a JSON object; orjson's round trip is several times copy.deepcopy's speed."""
+    copied: dict[str, Any] = orjson.loads(orjson.dumps(resource))
+    return copied
+
+
 def _bundle_resources(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Each entry's resource under every name a reference may use: fullUrl and Type/id."""
     found: dict[str, dict[str, Any]] = {}
@@ -59,7 +66,7 @@ def _bundle_resources(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]
 
 def _containable(resource: dict[str, Any], local_id: str) -> dict[str, Any]:
     """A copy fit to be contained: a local id, no nested contained, no version metadata."""
-    copied = copy.deepcopy(resource)
+    copied = _copy(resource)
     copied["id"] = local_id
     copied.pop("contained", None)
     meta = copied.get("meta")

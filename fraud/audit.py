@@ -10,12 +10,12 @@ from typing import Any
 import orjson
 
 from fhir_mappings.bundle import parse_claim_bundle
+from fraud.batch import RosterColumns, featurise_columns, score_batch, scored_claims
+from fraud.columnar import from_facts
 from fraud.facts import ClaimFacts, facts_from_bundle
-from fraud.features import feature_matrix
 from fraud.model import FraudModel
 from fraud.rules import InsuredRoster
-from fraud.scoring import ScoredClaim, score_vectors
-from fraud.training import featurise, normed
+from fraud.scoring import ScoredClaim
 
 MAX_ENTRIES = 10_000
 
@@ -80,6 +80,13 @@ def _organisation_name(bundle: dict[str, Any]) -> str:
 def score_claims(
     model: FraudModel, facts: list[ClaimFacts], roster: InsuredRoster | None = None
 ) -> list[ScoredClaim]:
-    """Scores with batch features over the file, in file order (earlier lines are history)."""
-    history = normed(featurise(facts), model.norms)
-    return score_vectors(model, history.facts, feature_matrix(history.frame), roster)
+    """Scores with batch features over the file, in file order (earlier lines are history).
+
+    Vectorised over the whole list (`fraud.batch`); every claim gets the score and reasons the
+    online scorer gives it (tested).
+    """
+    cols = from_facts(facts)
+    features = featurise_columns(cols, model.norms)
+    people = None if roster is None else RosterColumns.from_roster(roster, (f.cid for f in facts))
+    scores = score_batch(model, cols, features, people)
+    return scored_claims(model, cols, features, scores)

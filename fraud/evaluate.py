@@ -195,11 +195,27 @@ def _rank_of(hospitals: list[dict[str, Any]], hcode: str | None) -> int | None:
 def use_thai_font() -> str | None:
     """Point matplotlib at an installed Thai font family, if any (else Thai draws as boxes)."""
     installed = {f.name for f in font_manager.fontManager.ttflist}
+    if not installed & set(THAI_FONTS):
+        installed |= _add_system_thai_fonts()
     for family in THAI_FONTS:
         if family in installed:
             plt.rcParams["font.family"] = [family, "DejaVu Sans"]
             return family
     return None
+
+
+def _add_system_thai_fonts() -> set[str]:
+    """Register Thai fonts installed after matplotlib cached its font list (a stale cache).
+
+    matplotlib builds its list once and keeps it in ~/.cache/matplotlib: fonts installed later
+    (`apt-get install fonts-thai-tlwg` on a machine that already drew a plot) stay invisible.
+    """
+    added: set[str] = set()
+    for path in font_manager.findSystemFonts():
+        if Path(path).stem in THAI_FONTS:  # the regular face: Loma.ttf, Garuda.ttf, ...
+            font_manager.fontManager.addfont(path)
+            added.add(Path(path).stem)
+    return added
 
 
 def write_report(

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Final, Protocol
+from typing import Final, Protocol, runtime_checkable
 
 from fraud.facts import ClaimFacts
 
 Order = tuple[date, int]
 LATEST: Final = 2**62
+# Per service day of a hospital: (claims, a mark of the latest arrival). It changes whenever a
+# claim of that day is stored or stops counting, so a summary cached with it can be re-checked.
+DayStamp = tuple[int, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +48,21 @@ class ClaimHistory(Protocol):
     def hospital_claims(self, hcode: str, start: date, end: date) -> Sequence[ClaimFacts]:
         """The hospital's claims served from `start` to `end` (whole days, for its standing).
 
-        Only hcode, codes, quantities and unit prices need to be filled in.
+        Only hcode, day, codes, quantities and unit prices need to be filled in.
         """
+        ...
+
+    def hospital_days(self, hcode: str, start: date, end: date) -> Mapping[date, DayStamp]:
+        """Per service day from `start` to `end` with claims of the hospital, its stamp."""
+        ...
+
+
+@runtime_checkable
+class ReadsAhead(Protocol):
+    """A history that can read at once all that scoring one claim will ask of it."""
+
+    def prepare(self, facts: ClaimFacts) -> None:
+        """Read the claim's person and hospital history (one round trip to a database)."""
         ...
 
 
@@ -61,6 +77,9 @@ class NoHistory:
 
     def hospital_claims(self, hcode: str, start: date, end: date) -> Sequence[ClaimFacts]:
         return ()
+
+    def hospital_days(self, hcode: str, start: date, end: date) -> Mapping[date, DayStamp]:
+        return {}
 
 
 class MemoryHistory:
@@ -100,7 +119,20 @@ class MemoryHistory:
         return max(0, high - bisect.bisect_left(rows, (start, -1)))
 
     def hospital_claims(self, hcode: str, start: date, end: date) -> Sequence[ClaimFacts]:
+        return [facts for _, facts in self._hospital_window(hcode, start, end)]
+
+    def hospital_days(self, hcode: str, start: date, end: date) -> Mapping[date, DayStamp]:
+        counts: dict[date, int] = defaultdict(int)
+        last: dict[date, int] = {}
+        for (day, sequence), _ in self._hospital_window(hcode, start, end):
+            counts[day] += 1
+            last[day] = max(sequence, last.get(day, sequence))
+        return {day: (n, str(last[day])) for day, n in counts.items()}
+
+    def _hospital_window(
+        self, hcode: str, start: date, end: date
+    ) -> list[tuple[Order, ClaimFacts]]:
         rows = self._hospital_facts.get(hcode, [])
         low = bisect.bisect_left(rows, (start, -1), key=lambda pair: pair[0])
         high = bisect.bisect_left(rows, (end, LATEST), key=lambda pair: pair[0])
-        return [facts for _, facts in rows[low:high]]
+        return rows[low:high]

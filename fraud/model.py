@@ -24,6 +24,7 @@ from fraud.frozen import (
     FrozenEcod,
     FrozenForest,
     FrozenHbos,
+    freeze_ecdf,
     freeze_ecod,
     freeze_forest,
     freeze_hbos,
@@ -40,6 +41,10 @@ POOLED: Final = "all"
 MIN_GROUP_ROWS: Final = 200
 RANK_KNOTS: Final = 2001
 SCORE_SAMPLE: Final = 50_000
+FOREST_FIT_ROWS: Final = 262_144
+HBOS_BINS: Final = 20
+HBOS_ALPHA: Final = 0.1
+HBOS_TOL: Final = 0.5
 ARTEFACT_FORMAT: Final = "claimgw-fraud-model/2"
 
 
@@ -211,6 +216,95 @@ def train_group(x: np.ndarray, *, seed: int) -> GroupModel:
     raw = draft.raw_scores(sample)
     knots = np.quantile(raw, np.linspace(0, 1, min(RANK_KNOTS, raw.shape[0])), axis=0)
     return GroupModel(draft.ecod, draft.forest, draft.hbos, knots, draft.rows)
+
+
+def train_groups_arrays(
+    x: np.ndarray,
+    key: np.ndarray,
+    key_names: list[str],
+    *,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> dict[str, GroupModel]:
+    """`train_groups` over a feature matrix and each row's primary-key id (batch path)."""
+    groups = {POOLED: train_group_rows(x, None, seed=seed)}
+    members: dict[str, list[int]] = {}
+    for k, name in enumerate(key_names):
+        members.setdefault(name, []).append(k)
+        members.setdefault("setting:" + name.split("|", 1)[0], []).append(k)
+    per_key = np.bincount(key, minlength=len(key_names))
+    for peer in sorted(members):
+        ids = np.array(members[peer])
+        if per_key[ids].sum() < MIN_GROUP_ROWS:
+            continue
+        rows = np.flatnonzero(np.isin(key, ids))
+        if progress:
+            progress(f"peer group {peer}: {len(rows)} claims")
+        groups[peer] = train_group_rows(x, rows, seed=seed)
+    return groups
+
+
+def train_group_rows(x: np.ndarray, rows: np.ndarray | None, *, seed: int) -> GroupModel:
+    """`train_group` on `x[rows]` (all rows when None) without pyod and without copying them.
+
+    ECOD and HBOS are summaries of each column, computed here column by column as pyod would
+    (ECDF knots and skewness signs; `np.histogram` with 20 bins, alpha 0.1, tol 0.5). The
+    isolation forest is scikit-learn's (pyod's IForest wraps it), fitted on at most
+    `FOREST_FIT_ROWS` rows drawn at random: each tree sees only 256 of them anyway.
+    """
+    from sklearn.ensemble import IsolationForest  # training only
+
+    count = x.shape[0] if rows is None else rows.shape[0]
+    rng = np.random.default_rng(seed)
+
+    def pick(index: np.ndarray | None) -> np.ndarray:
+        if rows is None:
+            return x if index is None else np.asarray(x[index])
+        return np.asarray(x[rows] if index is None else x[rows[index]])
+
+    ecod, hbos = _column_summaries(x, rows)
+    fit_rows = (
+        None
+        if count <= FOREST_FIT_ROWS
+        else np.sort(rng.choice(count, FOREST_FIT_ROWS, replace=False))
+    )
+    forest = IsolationForest(n_estimators=100, contamination="auto", random_state=seed)
+    forest.fit(pick(fit_rows))
+    draft = GroupModel(ecod, freeze_forest(forest), hbos, np.zeros((1, 3)), int(count))
+    sample = (
+        None
+        if count <= SCORE_SAMPLE
+        else np.random.default_rng(seed).choice(count, SCORE_SAMPLE, replace=False)
+    )
+    raw = draft.raw_scores(pick(sample))
+    knots = np.quantile(raw, np.linspace(0, 1, min(RANK_KNOTS, raw.shape[0])), axis=0)
+    return GroupModel(draft.ecod, draft.forest, draft.hbos, knots, draft.rows)
+
+
+def _column_summaries(x: np.ndarray, rows: np.ndarray | None) -> tuple[FrozenEcod, FrozenHbos]:
+    from scipy.stats import skew
+
+    values, at_or_below, below, signs, hist, edges = [], [], [], [], [], []
+    for j in range(x.shape[1]):
+        column = x[:, j] if rows is None else x[rows, j]
+        ecdf = freeze_ecdf(column[:, None])
+        values.append(ecdf.values[0])
+        at_or_below.append(ecdf.at_or_below_counts[0])
+        below.append(ecdf.below_counts[0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # constant column: skewness 0
+            # Two columns, as pyod's 2-D fit sums them: a column alone is summed pairwise,
+            # and a near-constant column's skewness sign could then differ.
+            signs.append(float(np.sign(np.nan_to_num(skew(np.column_stack([column, column]))[0]))))
+        density, bins = np.histogram(column, bins=HBOS_BINS, density=True)
+        hist.append(density)
+        edges.append(bins)
+    count = x.shape[0] if rows is None else rows.shape[0]
+    ecod = FrozenEcod(
+        FrozenEcdf(tuple(values), tuple(at_or_below), tuple(below), int(count)), np.array(signs)
+    )
+    hbos = FrozenHbos(np.column_stack(edges), np.log2(np.column_stack(hist) + HBOS_ALPHA), HBOS_TOL)
+    return ecod, hbos
 
 
 def choose_threshold(risk: np.ndarray, days: int, *, mode: str, value: float) -> Threshold:

@@ -15,8 +15,10 @@ labels a supervised combiner over all signals is reported beside it.
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Final
 
 import numpy as np
@@ -27,9 +29,9 @@ from fraud.assessment import FraudAssessment
 from fraud.facts import ClaimFacts, facts_from_claim
 from fraud.features import FEATURES, online_features, standing_window
 from fraud.frozen import row_sum
-from fraud.history import LATEST, ClaimHistory
+from fraud.history import LATEST, ClaimHistory, DayStamp, ReadsAhead
 from fraud.model import FraudModel, GroupModel
-from fraud.norms import PRICE_ALERT_Z, RecentPrices, primary_key, recent_prices
+from fraud.norms import MIN_CELL, PRICE_ALERT_Z, RecentPrices, primary_key
 from fraud.reasons import Reason, explain
 from fraud.rules import RULES, InsuredRoster, rule_hits
 
@@ -123,8 +125,25 @@ def risk_of(model: FraudModel, evidence: np.ndarray) -> np.ndarray:
     if cal.platt:
         a, b = cal.platt
         return np.asarray(1.0 / (1.0 + np.exp(-(a * evidence + b))))
-    knots = np.asarray(cal.evidence_knots or [0.0])
+    knots = _knot_array(cal.evidence_knots)
     return np.asarray(np.searchsorted(knots, evidence, side="right") / len(knots))
+
+
+# The knots as an array, per knot list: converting a list of thousands of floats on every
+# claim was a tenth of a millisecond of the per-claim score. Keyed by the list's identity
+# (the list is kept, so its id cannot be reused); a model's knots never change once trained.
+_KNOT_ARRAYS: dict[int, tuple[list[float], np.ndarray]] = {}
+
+
+def _knot_array(knots: list[float]) -> np.ndarray:
+    if not knots:
+        return np.zeros(1)
+    found = _KNOT_ARRAYS.get(id(knots))
+    if found is None or found[0] is not knots or len(found[1]) != len(knots):
+        if len(_KNOT_ARRAYS) >= 16:
+            _KNOT_ARRAYS.clear()
+        found = _KNOT_ARRAYS[id(knots)] = (knots, np.asarray(knots, dtype=np.float64))
+    return found[1]
 
 
 def supervised_of(model: FraudModel, evidence: np.ndarray) -> np.ndarray | None:
@@ -218,15 +237,45 @@ def score_vectors(
     return out
 
 
-StandingCache = dict[tuple[str, str], tuple[int, int, RecentPrices]]
+Standing = tuple[int, int, RecentPrices]
+
+
+@dataclass(frozen=True, slots=True)
+class DaySummary:
+    """One service day of a hospital, as its standing needs it: read once while `stamp` holds."""
+
+    stamp: DayStamp
+    alerts: int
+    claims: int
+    log_prices: dict[str, tuple[float, ...]]
+
+
+@dataclass(slots=True)
+class StandingCache:
+    """Hospital standings per (hcode, day), and the per-day summaries they are summed from.
+
+    Kept per process for one model version (price alerts depend on its norms). A standing is
+    computed at the first claim of its hospital and day, as before; only the days whose stamp
+    changed since they were summarised are read again, so in steady state that is yesterday.
+    Per hospital, days before the latest window are dropped, which bounds the memory.
+    """
+
+    standings: dict[str, dict[date, Standing]] = field(default_factory=lambda: defaultdict(dict))
+    days: dict[str, dict[date, DaySummary]] = field(default_factory=lambda: defaultdict(dict))
+
+    def forget_before(self, hcode: str, first: date) -> None:
+        """Drop the hospital's standings and day summaries of days before `first`."""
+        for per_day in (self.standings[hcode], self.days[hcode]):
+            for old in [d for d in list(per_day) if d < first]:  # a copy: threads share it
+                per_day.pop(old, None)
 
 
 class OnlineScorer:
     """Scores one claim at a time against earlier claims, as the gateway does in `$submit`.
 
     The hospital's standing (its price alerts over the 28 days before the claim's day) is
-    computed once per hospital and day and kept in `standing_cache` (pass a shared dict to keep
-    it across scorers; an entry never changes once its days are over).
+    computed once per hospital and day and kept in `standing_cache` (pass a shared one to keep
+    it across scorers).
     """
 
     def __init__(
@@ -239,31 +288,43 @@ class OnlineScorer:
         self.model = model
         self.history = history
         self.roster = roster
-        self.standing_cache: StandingCache = {} if standing_cache is None else standing_cache
-        self._alerts: dict[tuple[str, str], bool] = {}
+        self.standing_cache = StandingCache() if standing_cache is None else standing_cache
 
-    def standing(self, facts: ClaimFacts) -> tuple[int, int, RecentPrices]:
+    def standing(self, facts: ClaimFacts) -> Standing:
         """(price alerts, claims, usual prices) of the hospital in the 28 days before the day."""
-        key = (facts.hcode, facts.day.isoformat())
-        found = self.standing_cache.get(key)
+        standings = self.standing_cache.standings[facts.hcode]
+        found = standings.get(facts.day)
         if found is None:
-            start, end = standing_window(facts.day)
-            claims = self.history.hospital_claims(facts.hcode, start, end)
-            alert: Callable[[ClaimFacts], bool] = self.model.norms.price_alert
-            alerts = sum(1 for c in claims if self._alert(c, alert))
-            found = (alerts, len(claims), recent_prices(claims))
-            self.standing_cache[key] = found
+            found = standings[facts.day] = self._standing_of(facts.hcode, facts.day)
         return found
 
-    def _alert(self, facts: ClaimFacts, alert: Callable[[ClaimFacts], bool]) -> bool:
-        key = (facts.hcode, facts.identifier)
-        known = self._alerts.get(key)
-        if known is None:
-            known = self._alerts[key] = alert(facts)
-        return known
+    def _standing_of(self, hcode: str, day: date) -> Standing:
+        start, end = standing_window(day)
+        stamps = self.history.hospital_days(hcode, start, end)
+        cached = self.standing_cache.days[hcode]
+        # Summaries are collected locally: another request's thread may prune the shared dict.
+        known = {d: summary for d in stamps if (summary := cached.get(d)) is not None}
+        stale = [d for d, stamp in stamps.items() if d not in known or known[d].stamp != stamp]
+        if stale:
+            by_day: dict[date, list[ClaimFacts]] = defaultdict(list)
+            for claim in self.history.hospital_claims(hcode, min(stale), max(stale)):
+                by_day[claim.day].append(claim)
+            for d in stale:
+                known[d] = cached[d] = _summary(by_day[d], stamps[d], self.model.norms.price_alert)
+        summaries = [known[d] for d in sorted(stamps)]
+        found = (
+            sum(s.alerts for s in summaries),
+            sum(s.claims for s in summaries),
+            _median_prices(summaries),
+        )
+        if max(list(self.standing_cache.standings[hcode]), default=day) <= day:
+            self.standing_cache.forget_before(hcode, start)
+        return found
 
     def score_facts(self, facts: ClaimFacts, sequence: int = LATEST) -> ScoredClaim:
         """The risk of one claim."""
+        if isinstance(self.history, ReadsAhead):
+            self.history.prepare(facts)
         alerts, claims, recent = self.standing(facts)
         vector = online_features(
             facts, self.history, sequence, self.model.norms, (alerts, claims), recent
@@ -272,6 +333,36 @@ class OnlineScorer:
 
     def __call__(self, claim: SubmittedClaim, adjudication: Adjudication) -> FraudAssessment:
         return self.score_facts(facts_from_claim(claim)).assessment(self.model.version)
+
+
+def _summary(
+    claims: list[ClaimFacts], stamp: DayStamp, alert: Callable[[ClaimFacts], bool]
+) -> DaySummary:
+    log_prices: dict[str, list[float]] = {}
+    for f in claims:
+        for code, unit in zip(f.codes, f.unit_prices, strict=True):
+            if unit > 0:
+                log_prices.setdefault(code, []).append(math.log(unit))
+    frozen = {code: tuple(values) for code, values in log_prices.items()}
+    return DaySummary(stamp, sum(1 for c in claims if alert(c)), len(claims), frozen)
+
+
+def _median_prices(days: Sequence[DaySummary]) -> RecentPrices:
+    """`fraud.norms.recent_prices` of the days' claims, from their per-day log prices."""
+    found: dict[str, list[float]] = {}
+    for day in days:
+        for code, values in day.log_prices.items():
+            found.setdefault(code, []).extend(values)
+    return {code: _median(values) for code, values in found.items() if len(values) >= MIN_CELL}
+
+
+def _median(values: list[float]) -> float:
+    """`np.median`, bit for bit (the middle value, or the mean of the two middle ones)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def peer_share_below(group: GroupModel, x: np.ndarray) -> np.ndarray:

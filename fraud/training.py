@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -13,19 +13,28 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from fraud.batch import (
+    RosterColumns,
+    featurise_columns,
+    group_ids,
+    learn_norms_batch,
+    rule_matrix,
+    signal_arrays,
+)
+from fraud.columnar import ClaimColumns, from_facts
 from fraud.facts import ClaimFacts, facts_from_bundle
-from fraud.features import batch_features, facts_frame, feature_matrix, with_norms
+from fraud.features import batch_features, facts_frame, with_norms
 from fraud.model import (
     Calibration,
     FraudModel,
     Threshold,
     choose_threshold,
     new_version,
-    train_groups,
+    train_groups_arrays,
 )
-from fraud.norms import Norms, learn_norms
+from fraud.norms import Norms
 from fraud.rules import RULES, RULES_VERSION, InsuredRoster
-from fraud.scoring import combine_evidence, risk_of, rule_hit_matrix, signal_evidence
+from fraud.scoring import combine_evidence, evidence_matrix, risk_of
 
 CHUNK: Final = 50_000
 THRESHOLD_SAMPLE: Final = 100_000
@@ -95,31 +104,82 @@ def train_model(
     """Learn the norms, train and freeze the detectors, weigh every signal, set the threshold.
 
     `labels` (identifier → 0/1) fit the calibration and the supervised combiner; `roster`
-    lets the roster rules' firing rates be measured instead of assumed.
+    lets the roster rules' firing rates be measured instead of assumed. The work is done by
+    `train_columns` on the history's facts as columns.
+    """
+    cols = from_facts(history.facts)
+    return train_columns(
+        cols,
+        mode=mode,
+        value=value,
+        seed=seed,
+        progress=progress,
+        version=version,
+        labels=label_array(cols, labels or {}),
+        roster=None
+        if roster is None
+        else RosterColumns.from_roster(roster, (f.cid for f in history.facts)),
+    )
+
+
+def label_array(cols: ClaimColumns, labels: Mapping[str, int]) -> np.ndarray:
+    """Per claim its label, 0 or 1, and -1 where none is known."""
+    if not labels or cols.identifier is None:
+        return np.full(len(cols), -1, dtype=np.int8)
+    return np.array([labels.get(i, -1) for i in cols.identifier], dtype=np.int8)
+
+
+def train_columns(
+    cols: ClaimColumns,
+    *,
+    mode: str = "percentile",
+    value: float = 99.0,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+    version: str | None = None,
+    labels: np.ndarray | None = None,
+    roster: RosterColumns | None = None,
+) -> FraudModel:
+    """`train_model` over columns: norms, features, detectors, calibration and threshold.
+
+    `labels` holds each claim's 0/1 label or -1 (unknown).
     """
     started = time.perf_counter()
-    norms = learn_norms(history.facts)
-    history = normed(history, norms)
-    groups = train_groups(history.frame, seed=seed, progress=progress)
+    _say(progress, f"learning norms from {len(cols):,} claims")
+    norms = learn_norms_batch(cols)
+    _say(progress, "computing features")
+    features = featurise_columns(cols, norms)
+    groups = train_groups_arrays(
+        features.x, features.key, features.key_names, seed=seed, progress=progress
+    )
     draft = FraudModel(version or new_version(), groups, Threshold(mode, value, 1.0), norms=norms)
-    draft.meta = {"training_claims": len(history.facts)}
-    x_all = feature_matrix(history.frame)
-    hits = rule_hit_matrix(history.facts, x_all, roster)
+    draft.meta = {"training_claims": len(cols)}
+    hits = rule_matrix(cols, features, roster)
     draft.calibration = _rule_rates(hits, roster is not None)
-    sample = _sample(len(history.facts), seed)
-    facts = [history.facts[i] for i in sample]
-    *_, evidence, _ = signal_evidence(draft, facts, x_all[sample], hits=hits[sample])
+    sample = _sample(len(cols), seed)
+    group, names = group_ids(draft, features)
+    model_scores, tail = signal_arrays(draft, features.x[sample], group[sample], names)
+    evidence = evidence_matrix(draft, hits[sample], tail, model_scores)
     total = combine_evidence(evidence)
     draft.calibration.evidence_knots = np.quantile(
         total, np.linspace(0, 1, min(EVIDENCE_KNOTS, len(total)))
     ).tolist()
-    fitted = _fit_labels(draft.calibration, facts, evidence, total, labels or {}, seed)
+    known = labels[sample] if labels is not None else np.full(len(sample), -1, dtype=np.int8)
+    fitted = _fit_labels(draft.calibration, known, evidence, total, seed)
     risk = risk_of(draft, total)
-    days = int(history.frame["day"].nunique()) * len(sample) / max(len(history.facts), 1)
+    day_count = int(np.unique(cols.day).shape[0])
+    days = day_count * len(sample) / max(len(cols), 1)
     draft.threshold = choose_threshold(risk, max(1, round(days)), mode=mode, value=value)
-    draft.meta = _metadata(history, groups, risk, draft.threshold, time.perf_counter() - started)
+    draft.meta = _metadata(
+        cols.day, len(cols), groups, risk, draft.threshold, time.perf_counter() - started
+    )
     draft.meta["labels"] = fitted
     return draft
+
+
+def _say(progress: Callable[[str], None] | None, message: str) -> None:
+    if progress:
+        progress(message)
 
 
 def _rule_rates(hits: np.ndarray, roster_measured: bool) -> Calibration:
@@ -135,15 +195,14 @@ def _rule_rates(hits: np.ndarray, roster_measured: bool) -> Calibration:
 
 def _fit_labels(
     calibration: Calibration,
-    facts: list[ClaimFacts],
+    labels: np.ndarray,
     evidence: np.ndarray,
     total: np.ndarray,
-    labels: dict[str, int],
     seed: int,
 ) -> dict[str, Any]:
     """Platt calibration of the evidence and a supervised combiner, when labels are given."""
-    known = np.array([f.identifier in labels for f in facts])
-    y = np.array([labels.get(f.identifier, 0) for f in facts])[known]
+    known = labels >= 0
+    y = labels[known].astype(np.int64)
     positives = int(y.sum())
     summary: dict[str, Any] = {"labelled": int(known.sum()), "positives": positives}
     if positives < MIN_LABELS or len(y) - positives < MIN_LABELS:
@@ -183,16 +242,20 @@ def score_distribution(risk: np.ndarray, bins: int = 10) -> dict[str, list[float
 
 
 def _metadata(
-    history: History, groups: dict[str, Any], risk: np.ndarray, threshold: Threshold, seconds: float
+    days: np.ndarray,
+    claims: int,
+    groups: dict[str, Any],
+    risk: np.ndarray,
+    threshold: Threshold,
+    seconds: float,
 ) -> dict[str, Any]:
-    days = history.frame["day"]
     return {
         "rules_version": RULES_VERSION,
         "training_window": {
             "first_day": date.fromordinal(int(days.min())).isoformat() if len(days) else None,
             "last_day": date.fromordinal(int(days.max())).isoformat() if len(days) else None,
         },
-        "training_claims": len(history.facts),
+        "training_claims": claims,
         "peer_groups": {name: group.rows for name, group in groups.items()},
         "detectors": ["ecod", "iforest", "hbos"],
         "combination": "evidence = strongest signal + decaying share of the next three; "

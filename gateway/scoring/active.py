@@ -59,7 +59,7 @@ class ActiveModelScorer:
         self._lock = threading.Lock()
         self._loaded = LoadedModel(None, False)
         self._checked_at = float("-inf")
-        self._standing: StandingCache = {}
+        self._standing = StandingCache()
 
     def current(self, session: Session) -> LoadedModel:
         """The loaded model, refreshed when the check interval has passed."""
@@ -83,7 +83,7 @@ class ActiveModelScorer:
                 elif model is None or model.version != version:
                     row = registry.get(version)
                     model = load_model(row.artefact) if row else None
-                    self._standing = {}
+                    self._standing = StandingCache()
                     publish_drift_reference(model)
                     log.info("fraud.model.loaded", version=version)
                 self._loaded = LoadedModel(model, RosterRepository(session).has_members())
@@ -96,8 +96,8 @@ class ActiveModelScorer:
         loaded = self.current(session)
         if loaded.model is None:
             return unscored(claim, adjudication)
-        roster = RosterRepository(session) if loaded.roster_available else None
-        scorer = OnlineScorer(
-            loaded.model, ClaimHistoryRepository(session), roster, standing_cache=self._standing
-        )
+        # One repository per claim serves history and roster: its `prepare` reads both at once
+        reads = ClaimHistoryRepository(session)
+        roster = reads if loaded.roster_available else None
+        scorer = OnlineScorer(loaded.model, reads, roster, standing_cache=self._standing)
         return scorer(claim, adjudication)
