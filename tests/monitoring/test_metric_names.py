@@ -6,6 +6,7 @@ import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,9 +16,11 @@ from gateway.app import create_app
 from gateway.claims.service import price_as_submitted
 from gateway.db import make_engine, upgrade_database
 from gateway.metrics import drift
+from gateway.notify.worker import DeliveryWorker
 from gateway.pricing import build_pricer
 from gateway.settings import Settings
 from tests.conftest import bearer
+from tests.gateway.test_outbox_delivery import Receiver, allow_loopback, drain, subscribe
 from tests.monitoring.pipelines import metered_pipeline
 from tests.monitoring.promql import (
     DASHBOARDS,
@@ -29,7 +32,7 @@ from tests.monitoring.promql import (
     rule_expressions,
 )
 from tests.monitoring.scrape import Scrape
-from tests.support import add_hospital, claim_bytes, claim_spec
+from tests.support import add_hospital, claim_bytes, claim_spec, free_port
 
 SYNTHETIC = frozenset({"up"})  # made by Prometheus itself, not by the target
 TARGET_LABELS = frozenset({"job", "instance"})
@@ -54,7 +57,16 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="module")
-def live_scrape(engine: Engine) -> Iterator[Scrape]:
+def hook_receiver() -> Iterator[Receiver]:
+    """A hospital's webhook endpoint, for the notification counters."""
+    found = Receiver()
+    found.start()
+    yield found
+    found.stop()
+
+
+@pytest.fixture(scope="module")
+def live_scrape(engine: Engine, hook_receiver: Receiver) -> Iterator[Scrape]:
     """A scrape after a known mix: paid, pended, replayed, invalid, rejected, denied, 404."""
     settings = Settings(
         database_url=str(engine.url),
@@ -83,10 +95,30 @@ def live_scrape(engine: Engine) -> Iterator[Scrape]:
         pricing = metered_pipeline(settings, build_pricer(settings, engine))  # denies lines
         with TestClient(create_app(settings, engine=engine, pipeline=pricing)) as client:
             auth = bearer(client, hospital)
+            _notify(client, auth, engine, hook_receiver, hospital)
             client.post(submit, content=claim_bytes(invoice="N-3"), headers=auth)
+            _deliver(engine, settings)  # one delivered, one failed and dead-lettered
             yield Scrape.parse(client.get("/metrics").text)
     finally:
         drift.clear_reference()
+
+
+def _notify(
+    client: TestClient, auth: dict[str, str], engine: Engine, receiver: Receiver, hospital: Any
+) -> None:
+    """Two rest-hooks: the receiver, and a port nobody listens on."""
+    allow_loopback(engine, hospital)
+    subscribe(client, auth, receiver.url("/hook"))
+    subscribe(client, auth, f"http://127.0.0.1:{free_port()}/closed")
+
+
+def _deliver(engine: Engine, settings: Settings) -> None:
+    worker = DeliveryWorker(
+        engine,
+        settings.model_copy(update={"delivery_max_attempts": 1, "delivery_timeout_seconds": 2.0}),
+    )
+    drain(worker, engine)
+    worker.close()
 
 
 @pytest.mark.parametrize("where", sorted(EXPRESSIONS))
@@ -118,6 +150,8 @@ def test_live_scrape_counts_the_known_mix(live_scrape: Scrape) -> None:
     for outcome in ("accepted", "duplicate", "invalid", "rejected"):
         assert live_scrape.value("claimgw_intake_bundles_total", outcome=outcome) >= 1, outcome
     assert live_scrape.has("claimgw_fraud_score_psi")
+    for counter in ("delivered", "failed", "dead"):  # the receiver, and the closed port
+        assert live_scrape.value(f"claimgw_notifications_{counter}_total", hcode="10661") >= 1
 
 
 def test_dashboard_has_one_row_per_question() -> None:
