@@ -38,11 +38,11 @@ from fraud.facts import (
     _parse_date,
     _parse_moment,
     _provider_hcode,
-    _raw_unit_price,
     _setting,
     _stay,
     _thai_day,
     _total,
+    raw_unit_price,
 )
 
 CHUNK_LINES: Final = 20_000
@@ -377,7 +377,7 @@ def row_of_bundle(bundle: Mapping[str, Any], days: dict[str, int]) -> Row:
     for item in items:
         codes.append(_code(item))
         quantities.append(float((item.get("quantity") or {}).get("value", 1)))
-        units.append(_raw_unit_price(item))
+        units.append(raw_unit_price(item))
     total = _total(claim, items)
     stay = math.nan
     if setting == "IPD":

@@ -68,7 +68,7 @@ def facts_from_claim(claim: SubmittedClaim) -> ClaimFacts:
         codes=tuple(line.product_code for line in claim.lines),
         quantities=tuple(float(line.quantity) for line in claim.lines),
         unit_prices=tuple(
-            _unit_price(line.unit_price, line.net, line.quantity) for line in claim.lines
+            unit_price(line.unit_price, line.net, line.quantity) for line in claim.lines
         ),
         diagnoses=claim.diagnoses,
         drg=drg.drg if drg else None,
@@ -105,7 +105,7 @@ def facts_from_bundle(bundle: Mapping[str, Any]) -> ClaimFacts:
         total=_total(claim, items),
         codes=tuple(_item_code(item) for item in items),
         quantities=tuple(float((item.get("quantity") or {}).get("value", 1)) for item in items),
-        unit_prices=tuple(_raw_unit_price(item) for item in items),
+        unit_prices=tuple(raw_unit_price(item) for item in items),
         diagnoses=_diagnoses(claim, resources),
         drg=drg,
         rw=rw,
@@ -134,17 +134,17 @@ def _stay(start: datetime | None, end: datetime | None) -> float | None:
     return round((end - start).total_seconds() / 86400, 3)
 
 
-def _unit_price(unit: Any, net: Any, quantity: Any) -> float:
+def unit_price(unit: Any, net: Any, quantity: Any) -> float:
     if unit is not None:
         return float(unit)
     return float(net) / float(quantity) if quantity else float(net)
 
 
-def _raw_unit_price(item: Mapping[str, Any]) -> float:
+def raw_unit_price(item: Mapping[str, Any]) -> float:
     unit = (item.get("unitPrice") or {}).get("value")
     net = (item.get("net") or {}).get("value", 0.0)
     quantity = (item.get("quantity") or {}).get("value", 1)
-    return _unit_price(unit, net, quantity)
+    return unit_price(unit, net, quantity)
 
 
 def _by_url(bundle: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

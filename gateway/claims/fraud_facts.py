@@ -20,7 +20,7 @@ from sqlmodel import Session, col
 
 from fhir_mappings.claim import ClaimLine, SubmittedClaim
 from fraud.columnar import NO_ID, ClaimColumns, Row, from_rows, person_hash, signature_number
-from fraud.facts import _unit_price, facts_from_claim
+from fraud.facts import facts_from_claim, unit_price
 from gateway.claims.models import ClaimLineRecord, ClaimRecord
 
 CHUNK: Final = 100_000
@@ -49,7 +49,7 @@ def fact_unit_price(line: ClaimLine) -> float:
     Stored because the submitted amount over the quantity is rounded to money and differs in
     the last bits from the billed unit price, which the price norms are learned from.
     """
-    return _unit_price(line.unit_price, line.net, line.quantity)
+    return unit_price(line.unit_price, line.net, line.quantity)
 
 
 class FraudFactsRepository:

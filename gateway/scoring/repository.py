@@ -52,6 +52,19 @@ _LINES = ClaimLineRecord.__table__  # type: ignore[attr-defined]
 _PERSONS = InsuredPerson.__table__  # type: ignore[attr-defined]
 # `!=` per excluded status, not NOT IN: an expanding IN is re-rendered on every execution.
 _COUNTED = and_(*(_CLAIMS.c.status != status for status in EXCLUDED_STATUSES))
+_CLAIMS_WITH_LINES = _CLAIMS.outerjoin(_LINES, _LINES.c.claim_id == _CLAIMS.c.id)
+
+
+def _counted(column: Any, key: str, first: str, last: str) -> list[Any]:
+    """Counted claims whose `column` is the bound `key`, served from bound day `first` to `last`."""
+    return [
+        column == bindparam(key),
+        _CLAIMS.c.service_date >= bindparam(first),
+        _CLAIMS.c.service_date <= bindparam(last),
+        _COUNTED,
+    ]
+
+
 PERSON_HISTORY: Final = (
     sa_select(
         _CLAIMS.c.id,
@@ -60,13 +73,8 @@ PERSON_HISTORY: Final = (
         _CLAIMS.c.total_submitted,
         _LINES.c.product_code,
     )
-    .select_from(_CLAIMS.outerjoin(_LINES, _LINES.c.claim_id == _CLAIMS.c.id))
-    .where(
-        _CLAIMS.c.patient_key == bindparam("person_key"),
-        _CLAIMS.c.service_date >= bindparam("start"),
-        _CLAIMS.c.service_date <= bindparam("end"),
-        _COUNTED,
-    )
+    .select_from(_CLAIMS_WITH_LINES)
+    .where(*_counted(_CLAIMS.c.patient_key, "person_key", "start", "end"))
 )
 """A person's claims joined with their line codes, one row per line: one round trip."""
 HOSPITAL_DAYS: Final = (
@@ -75,12 +83,7 @@ HOSPITAL_DAYS: Final = (
         func.count(),
         cast(func.max(_CLAIMS.c.created_at), String),  # as CLAIM_READS: the same stamps
     )
-    .where(
-        _CLAIMS.c.hcode == bindparam("hcode"),
-        _CLAIMS.c.service_date >= bindparam("first"),
-        _CLAIMS.c.service_date <= bindparam("last"),
-        _COUNTED,
-    )
+    .where(*_counted(_CLAIMS.c.hcode, "hcode", "first", "last"))
     .group_by(_CLAIMS.c.service_date)
 )
 """Per service day of a hospital: claims and the latest arrival (from a covering index)."""
@@ -96,13 +99,8 @@ HOSPITAL_LINES: Final = (
         _LINES.c.quantity,
         _LINES.c.submitted,
     )
-    .select_from(_CLAIMS.outerjoin(_LINES, _LINES.c.claim_id == _CLAIMS.c.id))
-    .where(
-        _CLAIMS.c.hcode == bindparam("hcode"),
-        _CLAIMS.c.service_date >= bindparam("start"),
-        _CLAIMS.c.service_date <= bindparam("end"),
-        _COUNTED,
-    )
+    .select_from(_CLAIMS_WITH_LINES)
+    .where(*_counted(_CLAIMS.c.hcode, "hcode", "start", "end"))
 )
 """A hospital's claims of some days with their lines, one row per line: one round trip."""
 _NO_TEXT, _NO_DAY, _NO_NUMBER = cast(null(), String), cast(null(), Date), cast(null(), Integer)
@@ -119,13 +117,8 @@ CLAIM_READS: Final = union_all(
         _NO_DAY.label("until"),
         _NO_DAY.label("died"),
     )
-    .select_from(_CLAIMS.outerjoin(_LINES, _LINES.c.claim_id == _CLAIMS.c.id))
-    .where(
-        _CLAIMS.c.patient_key == bindparam("person_key"),
-        _CLAIMS.c.service_date >= bindparam("person_start"),
-        _CLAIMS.c.service_date <= bindparam("day"),
-        _COUNTED,
-    ),
+    .select_from(_CLAIMS_WITH_LINES)
+    .where(*_counted(_CLAIMS.c.patient_key, "person_key", "person_start", "day")),
     sa_select(
         literal(2),
         _NO_TEXT,
@@ -138,12 +131,7 @@ CLAIM_READS: Final = union_all(
         _NO_DAY,
         _NO_DAY,
     )
-    .where(
-        _CLAIMS.c.hcode == bindparam("hcode"),
-        _CLAIMS.c.service_date >= bindparam("days_first"),
-        _CLAIMS.c.service_date <= bindparam("days_last"),
-        _COUNTED,
-    )
+    .where(*_counted(_CLAIMS.c.hcode, "hcode", "days_first", "days_last"))
     .group_by(_CLAIMS.c.service_date),
     sa_select(
         literal(3),
