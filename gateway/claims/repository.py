@@ -91,7 +91,7 @@ class ClaimRepository:
     def add_intake(
         self,
         *,
-        claim: ClaimRecord,
+        claim: RowValues,
         lines: list[RowValues],
         response: RowValues,
         audit: list[RowValues],
@@ -109,7 +109,7 @@ class ClaimRepository:
         batches = [
             (_table(model), rows)
             for model, rows in (
-                (ClaimRecord, [_values(claim)]),
+                (ClaimRecord, [claim]),
                 (ClaimLineRecord, lines),
                 (ClaimResponseRecord, [response]),
                 (OutboxMessage, [outbox]),
@@ -176,16 +176,6 @@ class StoredInvoice:
     id: str
     body_hash: str
     outcome: str
-
-
-def _values(row: SQLModel) -> RowValues:
-    """A record's column values, leaving out a primary key the database assigns."""
-    table = row.__table__  # type: ignore[attr-defined]
-    return {
-        c.name: getattr(row, c.name)
-        for c in table.columns
-        if not (c.primary_key and getattr(row, c.name) is None)
-    }
 
 
 class IdempotencyRepository:

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Protocol
 
 import orjson
@@ -29,7 +30,7 @@ from gateway.auth.tokens import AccessGrant
 from gateway.claims.corrections import supersede_original
 from gateway.claims.fraud_facts import fact_columns, fact_unit_price
 from gateway.claims.lifecycle import ClaimStatus, path_to
-from gateway.claims.models import ClaimRecord, IdempotencyKey
+from gateway.claims.models import IdempotencyKey
 from gateway.claims.repository import ClaimRepository, IdempotencyRepository, RowValues
 from gateway.db import writer
 from gateway.fhir.responses import ProblemError, http_problem
@@ -198,14 +199,17 @@ class ClaimIntake:
         body: bytes,
         key: str | None,
     ) -> IntakeResult:
+        # Most submissions are new invoices, so nothing is read first to look for an earlier
+        # one (issue 12: a round trip per claim): the invoice's unique constraint finds a
+        # replay, and so does a concurrent request that stored the same invoice first. Its work
+        # is rolled back and the stored answer given. A refusal is checked the same way before
+        # it is sent: a replay must get the answer the hospital was first given even when the
+        # claim would be refused now (its original since superseded, say).
         with Session(self.engine, expire_on_commit=False) as session:
             repo = ClaimRepository(session, grant.hcode)
-            earlier = self._replay(repo, claim, content_hash)
-            if earlier is not None:
-                return earlier
             try:
                 return self._store(session, repo, grant, parsed, claim, content_hash, body, key)
-            except IntegrityError:  # a concurrent request stored the same invoice first
+            except (IntegrityError, ProblemError):
                 session.rollback()
                 earlier = self._replay(repo, claim, content_hash)
                 if earlier is None:
@@ -281,7 +285,7 @@ class ClaimIntake:
             base_url=self.settings.base_url,
         )
         status = _status_for(outcome)
-        record = _claim_record(
+        record = claim_row(
             claim_id,
             grant.hcode,
             claim,
@@ -294,10 +298,12 @@ class ClaimIntake:
             body,
             now,
         )
-        record.related_claim_id = original.id if original is not None else None
-        record.fraud_flagged = assessment.flagged
-        record.review_source = selection.source.value if selection.source else None
-        record.expected_loss = selection.expected_loss
+        record |= {
+            "related_claim_id": original.id if original is not None else None,
+            "fraud_flagged": assessment.flagged,
+            "review_source": selection.source.value if selection.source else None,
+            "expected_loss": selection.expected_loss,
+        }
         answer = response_bundle(resource, self.settings.base_url)
         if key is not None:
             IdempotencyRepository(session, grant.hcode).finish(
@@ -417,7 +423,7 @@ def _status_for(outcome: ClaimOutcome) -> ClaimStatus:
     return ClaimStatus.QUEUED_FOR_PAYMENT
 
 
-def _claim_record(
+def claim_row(
     claim_id: str,
     hcode: str,
     claim: SubmittedClaim,
@@ -429,33 +435,44 @@ def _claim_record(
     content_hash: str,
     body: bytes,
     now: datetime,
-) -> ClaimRecord:
+) -> RowValues:
+    """The claims row of an accepted claim, every column named (a fixed statement shape).
+
+    Plain values, not a ClaimRecord: the row is inserted with Core, and building the model
+    object cost more than the insert (issue 12).
+    """
     stored_claim = self_contained_claim(parsed.raw, claim_id)
     stored_claim["meta"] = {**(stored_claim.get("meta") or {}), "lastUpdated": now.isoformat()}
-    return ClaimRecord(
-        id=claim_id,
-        hcode=hcode,
-        identifier_system=claim.identifier.system,
-        identifier_value=claim.identifier.value,
-        status=status.value,
-        claim_type=claim.claim_type,
-        setting=claim.setting.value,
-        patient_key=person_key(claim.patient_cid),
-        service_date=claim.service_date,
-        total_submitted=adjudication.submitted,
-        total_eligible=adjudication.eligible,
-        total_benefit=adjudication.benefit,
-        outcome=outcome.value,
-        body_hash=content_hash,
-        claim_json=orjson.dumps(stored_claim).decode(),
-        bundle_json=body.decode("utf-8"),
-        fraud_score=assessment.score,
-        fraud_reasons=";".join(assessment.reasons) or None,
-        model_version=assessment.model_version,
+    return {
+        "id": claim_id,
+        "hcode": hcode,
+        "identifier_system": claim.identifier.system,
+        "identifier_value": claim.identifier.value,
+        "status": status.value,
+        "claim_type": claim.claim_type,
+        "setting": claim.setting.value,
+        "patient_key": person_key(claim.patient_cid),
+        "service_date": claim.service_date,
+        "total_submitted": adjudication.submitted,
+        "total_eligible": adjudication.eligible,
+        "total_benefit": adjudication.benefit,
+        "outcome": outcome.value,
+        "body_hash": content_hash,
+        "claim_json": orjson.dumps(stored_claim).decode(),
+        "bundle_json": body.decode("utf-8"),
+        "related_claim_id": None,
+        "fraud_score": assessment.score,
+        "fraud_reasons": ";".join(assessment.reasons) or None,
+        "model_version": assessment.model_version,
+        "fraud_flagged": False,
         **fact_columns(claim),
-        created_at=now,
-        updated_at=now,
-    )
+        "expected_loss": Decimal(0),
+        "review_source": None,
+        "assignee": None,
+        "lock_expires_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _line_records(

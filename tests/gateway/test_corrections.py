@@ -90,6 +90,22 @@ def test_correction_replaces_the_original_and_reuses_its_allowance(
     assert actions[-1] == "claim.corrected"
 
 
+def test_replayed_correction_gets_its_first_answer_though_its_original_is_gone(
+    client: TestClient, auth: dict[str, str], engine: Engine
+) -> None:
+    """A correction sent again would now be refused (its original is cancelled), but it was
+    accepted: the replay is found before the refusal is sent, and the first answer is given."""
+    insure(engine)
+    _submit(client, auth, _dental("D-1", "900"))
+    body = _dental("D-1-R", "700", related="D-1")
+    first = client.post(SUBMIT, content=body, headers=auth)
+    again = client.post(SUBMIT, content=body, headers=auth)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["entry"][0]["resource"] == first.json()["entry"][0]["resource"]
+    fresh = client.post(SUBMIT, content=_dental("D-1-S", "600", related="D-1"), headers=auth)
+    assert fresh.status_code == 422, fresh.text
+
+
 def test_correction_naming_an_unknown_claim_is_422(
     client: TestClient, auth: dict[str, str], engine: Engine
 ) -> None:

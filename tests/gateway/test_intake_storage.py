@@ -3,6 +3,7 @@ audit event and records an Idempotency-Key's answer with the claim (SQLite and P
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -10,7 +11,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
+from fhir_mappings.adjudication import ClaimOutcome, accept_as_submitted
+from fhir_mappings.bundle import ParsedBundle, parse_claim_bundle
+from fhir_mappings.profile import map_claim
+from fraud.assessment import unscored
 from gateway.audit.trail import record_event, verify_chain
+from gateway.claims.lifecycle import ClaimStatus
 from gateway.claims.models import (
     AuditEvent,
     ClaimLineRecord,
@@ -20,10 +26,36 @@ from gateway.claims.models import (
     OutboxMessage,
     ReimbursementQueueEntry,
 )
+from gateway.claims.service import claim_row
 from tests.provider_registry.factories import insure
 from tests.support import claim_bytes
 
 SUBMIT = "/fhir/Claim/$submit"
+
+
+def test_claim_row_names_every_column_of_claims() -> None:
+    """Intake inserts the claims row with Core from plain values: a column left out there would
+    take NULL (or fail) without any model default, so the row must name them all."""
+    parsed = parse_claim_bundle(claim_bytes(), max_entries=100)
+    assert isinstance(parsed, ParsedBundle)
+    claim = map_claim(parsed, acting_hcode="10661")
+    assert not isinstance(claim, list)
+    adjudication = accept_as_submitted(claim)
+    row = claim_row(
+        "c-1",
+        "10661",
+        claim,
+        parsed,
+        adjudication,
+        unscored(claim, adjudication),
+        ClaimOutcome.COMPLETE,
+        ClaimStatus.QUEUED_FOR_PAYMENT,
+        "hash",
+        claim_bytes(),
+        datetime.now(UTC),
+    )
+    columns = {c.name for c in ClaimRecord.__table__.columns}  # type: ignore[attr-defined]
+    assert set(row) == columns
 
 
 def _claim_id(answer: Any) -> str:
