@@ -14,13 +14,17 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from itertools import accumulate
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from fhir_mappings.claim import CareSetting
-from fhir_mappings.claim_bundle import ClaimSpec, LineSpec, build_claim_bundle
+from fhir_mappings.claim_bundle import ClaimSpec, LineSpec
 from fraud.calendar import day_weight
 from fraud.reference import DRGS, ITEMS
+from fraud.synth_bundle import synth_bundle_line, uuid5_bytes
 
 THAI_TIME = ZoneInfo("Asia/Bangkok")
 PATTERNS = (
@@ -47,6 +51,10 @@ ENCOUNTERS = (
     ("birth", 0.01),
     ("er", 0.08),
 )
+# The encounters of a person with no standing care (dialysis, pregnancy), with cumulative
+# weights: `random.choices` turns weights into these on every call, giving the same draw.
+ROUTINE = tuple(k for k, _ in ENCOUNTERS if k not in ("dialysis", "prenatal", "birth"))
+ROUTINE_CUM_WEIGHTS = list(accumulate(w for k, w in ENCOUNTERS if k in ROUTINE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +126,38 @@ class LabelledBundle:
         return 0 if self.pattern == "none" else 1
 
 
+@dataclass(frozen=True, slots=True)
+class SynthClaim:
+    """One generated claim before it is a bundle: its invoice, spec, UUID seed and truth.
+
+    `spec.invoice` and `spec.seed_uuid` are placeholders; the bundle takes `identifier` and
+    `seed` (the 16 bytes of the claim's seed UUID) instead, which spares a copy of the spec.
+    """
+
+    identifier: str
+    spec: ClaimSpec
+    seed: bytes
+    pattern: str
+
+    @property
+    def label(self) -> int:
+        return 0 if self.pattern == "none" else 1
+
+    @property
+    def last_day(self) -> date:
+        """The last day of care the bundle will carry (billablePeriod.end, line dates)."""
+        spec = self.spec
+        served = [line.serviced or spec.start.date() for line in spec.lines]
+        return max([spec.end.date(), *served])
+
+    def ndjson_line(self) -> bytes:
+        """The bundle as one NDJSON line, as `orjson.dumps` writes it."""
+        return synth_bundle_line(self.spec, self.identifier, self.seed)
+
+    def bundle(self) -> dict[str, Any]:
+        return cast(dict[str, Any], orjson.loads(self.ndjson_line()))
+
+
 @dataclass(slots=True)
 class _Draft:
     spec: ClaimSpec
@@ -125,7 +165,9 @@ class _Draft:
 
 
 @dataclass(slots=True)
-class _World:
+class World:
+    """The generator's state: population, price levels, the seeded draw and claims to come."""
+
     rng: random.Random
     hospitals: Sequence[SynthHospital]
     persons: list[Person]
@@ -136,6 +178,16 @@ class _World:
     rates: FraudRates
     scheduled: dict[date, list[_Draft]] = field(default_factory=dict)
     recent: list[ClaimSpec] = field(default_factory=list)
+    # Billed lines are immutable and repeat (same hospital, code and quantity, same price),
+    # so each is priced and formatted once.
+    lines: dict[tuple[int, str, int], LineSpec] = field(default_factory=dict)
+    # The persons `_inject_after_death` may pick from, in population order; computed once.
+    early_dead: list[Person] | None = None
+    # The rates in PATTERNS order, so that picking a pattern needs no attribute look-ups.
+    pattern_rates: tuple[tuple[str, float], ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pattern_rates = tuple((p, getattr(self.rates, p)) for p in PATTERNS)
 
 
 def synthetic_cid(rng: random.Random) -> str:
@@ -190,27 +242,37 @@ def generate_history(
 ) -> Iterator[LabelledBundle]:
     """Labelled bundles in service-time order, day by day over the `days` before `end`."""
     world = build_world(seed=seed, hospitals=hospitals, claims=claims, rates=rates or FraudRates())
+    for item in generate_claims(world, claims=claims, seed=seed, end=end, days=days):
+        yield LabelledBundle(item.identifier, item.bundle(), item.pattern)
+
+
+def generate_claims(
+    world: World, *, claims: int, seed: int, end: date, days: int = 90
+) -> Iterator[SynthClaim]:
+    """The claims of `generate_history` from a world built for the same seed, not yet bundles.
+
+    Taking the world lets `claimgw synth` write the roster from the same population instead
+    of drawing it twice.
+    """
     first = end - timedelta(days=days)
     quotas = _daily_quotas(claims, [first + timedelta(days=i) for i in range(days)])
+    namespace = world.namespace.bytes
     n = 0
     for day, quota in quotas:
         for draft in _day_drafts(world, day, quota):
             invoice = f"S{seed}-{n:07d}"
-            spec = replace(
-                draft.spec, invoice=invoice, seed_uuid=str(uuid.uuid5(world.namespace, invoice))
-            )
             n += 1
-            yield LabelledBundle(invoice, build_claim_bundle(spec), draft.pattern)
+            yield SynthClaim(invoice, draft.spec, uuid5_bytes(namespace, invoice), draft.pattern)
 
 
 def build_world(
     *, seed: int, hospitals: Sequence[SynthHospital], claims: int, rates: FraudRates
-) -> _World:
+) -> World:
     """The population: hospitals with price levels, insured persons and their registrations."""
     rng = random.Random(seed)
     namespace = uuid.UUID(int=rng.getrandbits(128))
-    weights = [KIND_SIZE[h.hospital_kind] for h in hospitals]
-    persons = [_person(rng, hospitals, weights) for _ in range(max(60, claims // 5))]
+    cum_weights = list(accumulate(KIND_SIZE[h.hospital_kind] for h in hospitals))
+    persons = [_person(rng, hospitals, cum_weights) for _ in range(max(60, claims // 5))]
     factors = {
         (i, code): KIND_PRICE[h.hospital_kind] * rng.lognormvariate(0, 0.08)
         for i, h in enumerate(hospitals)
@@ -220,7 +282,7 @@ def build_world(
     clinics = [i for i, h in enumerate(hospitals) if h.hospital_kind == "clinic"] or [
         len(hospitals) - 1
     ]
-    return _World(
+    return World(
         rng,
         hospitals,
         persons,
@@ -232,7 +294,7 @@ def build_world(
     )
 
 
-def roster_rows(world: _World) -> Iterator[dict[str, str]]:
+def roster_rows(world: World) -> Iterator[dict[str, str]]:
     """The insured roster of the population, in `claimgw member import` columns."""
     for person in world.persons:
         yield {
@@ -246,7 +308,9 @@ def roster_rows(world: _World) -> Iterator[dict[str, str]]:
         }
 
 
-def _person(rng: random.Random, hospitals: Sequence[SynthHospital], weights: list[float]) -> Person:
+def _person(
+    rng: random.Random, hospitals: Sequence[SynthHospital], cum_weights: list[float]
+) -> Person:
     sex = rng.choice(("male", "female"))
     birth = date(1958 + rng.randrange(47), 1 + rng.randrange(12), 1 + rng.randrange(28))
     age = 2026 - birth.year
@@ -255,7 +319,7 @@ def _person(rng: random.Random, hospitals: Sequence[SynthHospital], weights: lis
         birth=birth,
         sex=sex,
         section=33 if rng.random() < 0.9 else 39,
-        main=rng.choices(range(len(hospitals)), weights)[0],
+        main=rng.choices(range(len(hospitals)), cum_weights=cum_weights)[0],
         diabetes=rng.random() < (0.04 + age * 0.002),
         dialysis=rng.random() < 0.012,
         pregnant=sex == "female" and 20 <= age <= 42 and rng.random() < 0.08,
@@ -277,7 +341,7 @@ def _daily_quotas(claims: int, days: list[date]) -> list[tuple[date, int]]:
     return list(zip(days, counts, strict=True))
 
 
-def _day_drafts(world: _World, day: date, quota: int) -> list[_Draft]:
+def _day_drafts(world: World, day: date, quota: int) -> list[_Draft]:
     drafts = world.scheduled.pop(day, [])[:quota]
     while len(drafts) < quota:
         drafts.extend(_new_drafts(world, day)[: quota - len(drafts)])
@@ -286,41 +350,40 @@ def _day_drafts(world: _World, day: date, quota: int) -> list[_Draft]:
     return drafts
 
 
-def _new_drafts(world: _World, day: date) -> list[_Draft]:
+def _new_drafts(world: World, day: date) -> list[_Draft]:
     pattern = _pick_pattern(world)
     if pattern == "none":
         return [_Draft(_normal_spec(world, day, _alive_person(world, day)))]
     return INJECTORS[pattern](world, day)
 
 
-def _pick_pattern(world: _World) -> str:
+def _pick_pattern(world: World) -> str:
     draw = world.rng.random()
-    for pattern in PATTERNS:
-        draw -= getattr(world.rates, pattern)
+    for pattern, rate in world.pattern_rates:
+        draw -= rate
         if draw < 0:
             return pattern
     return "none"
 
 
-def _alive_person(world: _World, day: date) -> Person:
+def _alive_person(world: World, day: date) -> Person:
     while True:
         person = world.rng.choice(world.persons)
         if person.death is None or person.death > day:
             return person
 
 
-def _encounter_for(world: _World, person: Person) -> str:
+def _encounter_for(world: World, person: Person) -> str:
     rng = world.rng
     if person.dialysis and rng.random() < 0.85:
         return "dialysis"
     if person.pregnant and rng.random() < 0.5:
         return "birth" if rng.random() < 0.1 else "prenatal"
-    kinds = [k for k, _ in ENCOUNTERS if k not in ("dialysis", "prenatal", "birth")]
-    return rng.choices(kinds, [w for k, w in ENCOUNTERS if k in kinds])[0]
+    return rng.choices(ROUTINE, cum_weights=ROUTINE_CUM_WEIGHTS)[0]
 
 
 def _normal_spec(
-    world: _World,
+    world: World,
     day: date,
     person: Person,
     encounter: str | None = None,
@@ -341,7 +404,9 @@ def _normal_spec(
     builder = BUILDERS[kind]
     setting, lines, stay, diagnoses, drg = builder(world, where, person)
     h = world.hospitals[where]
+    # seed_uuid is given so that ClaimSpec does not draw a uuid4 the bundle never uses.
     return ClaimSpec(
+        seed_uuid="",
         hcode=h.hcode,
         hospital_name=h.name,
         invoice="pending",
@@ -365,11 +430,17 @@ def _start_time(rng: random.Random, day: date, kind: str) -> datetime:
     return datetime.combine(day, moment, THAI_TIME)
 
 
-def _line(
-    world: _World, where: int, code: str, quantity: float = 1, inflate: float = 1.0
-) -> LineSpec:
+def _line(world: World, where: int, code: str, quantity: int = 1) -> LineSpec:
+    key = (where, code, quantity)
+    line = world.lines.get(key)
+    if line is None:
+        line = world.lines[key] = _priced_line(world, where, code, quantity)
+    return line
+
+
+def _priced_line(world: World, where: int, code: str, quantity: int) -> LineSpec:
     item = ITEMS[code]
-    price = item.price * world.price_factor[(where, code)] * inflate
+    price = item.price * world.price_factor[(where, code)]
     return LineSpec(
         code=code,
         display=item.display,
@@ -388,7 +459,7 @@ Built = tuple[
 ]
 
 
-def _opd(world: _World, where: int, person: Person) -> Built:
+def _opd(world: World, where: int, person: Person) -> Built:
     rng = world.rng
     lines = [_line(world, where, "OPD-VISIT")]
     if person.diabetes and rng.random() < 0.6:
@@ -407,7 +478,7 @@ def _opd(world: _World, where: int, person: Person) -> Built:
     return CareSetting.OPD, tuple(lines), timedelta(minutes=40), (diagnosis,), None
 
 
-def _ipd(world: _World, where: int, person: Person) -> Built:
+def _ipd(world: World, where: int, person: Person) -> Built:
     rng = world.rng
     norm = rng.choice([d for d in DRGS.values() if not d.drg.startswith("14")])
     stay = max(1, round(rng.gauss(norm.wtlos, 1.0)))
@@ -422,23 +493,23 @@ def _ipd(world: _World, where: int, person: Person) -> Built:
     return CareSetting.IPD, lines, timedelta(days=stay), (norm.diagnosis,), drg
 
 
-def _dental(world: _World, where: int, person: Person) -> Built:
+def _dental(world: World, where: int, person: Person) -> Built:
     code = world.rng.choice(("DENT-SCALING", "DENT-FILLING", "DENT-EXTRACT"))
     lines = (_line(world, where, code),)
     return CareSetting.OPD, lines, timedelta(minutes=30), ("K02.1",), None
 
 
-def _dialysis(world: _World, where: int, person: Person) -> Built:
+def _dialysis(world: World, where: int, person: Person) -> Built:
     lines = (_line(world, where, "DIALYSIS-HD"),)
     return CareSetting.OPD, lines, timedelta(hours=4), ("N18.5",), None
 
 
-def _prenatal(world: _World, where: int, person: Person) -> Built:
+def _prenatal(world: World, where: int, person: Person) -> Built:
     lines = (_line(world, where, "PRENATAL-VISIT"),)
     return CareSetting.OPD, lines, timedelta(minutes=30), ("Z34.9",), None
 
 
-def _birth(world: _World, where: int, person: Person) -> Built:
+def _birth(world: World, where: int, person: Person) -> Built:
     norm = DRGS["14502" if world.rng.random() < 0.7 else "14022"]
     stay = int(norm.wtlos)
     lines = (
@@ -448,7 +519,7 @@ def _birth(world: _World, where: int, person: Person) -> Built:
     return CareSetting.IPD, lines, timedelta(days=stay), (norm.diagnosis,), drg
 
 
-def _er(world: _World, where: int, person: Person) -> Built:
+def _er(world: World, where: int, person: Person) -> Built:
     rng = world.rng
     lines = [_line(world, where, "ER-OPD")]
     if rng.random() < 0.5:
@@ -478,12 +549,12 @@ def _inflated(spec: ClaimSpec, factor: float, codes_share: float, rng: random.Ra
     return replace(spec, lines=lines)
 
 
-def _inject_upcoding(world: _World, day: date) -> list[_Draft]:
+def _inject_upcoding(world: World, day: date) -> list[_Draft]:
     spec = _normal_spec(world, day, _alive_person(world, day))
     return [_Draft(_inflated(spec, world.rng.uniform(1.8, 3.5), 0.6, world.rng), "upcoding")]
 
 
-def _inject_drg_creep(world: _World, day: date) -> list[_Draft]:
+def _inject_drg_creep(world: World, day: date) -> list[_Draft]:
     spec = _normal_spec(world, day, _alive_person(world, day), "ipd")
     assert spec.drg is not None
     drg, rw, adj = spec.drg
@@ -495,7 +566,7 @@ def _inject_drg_creep(world: _World, day: date) -> list[_Draft]:
     ]
 
 
-def _inject_unbundling(world: _World, day: date) -> list[_Draft]:
+def _inject_unbundling(world: World, day: date) -> list[_Draft]:
     spec = _normal_spec(world, day, _alive_person(world, day), "opd")
     where = next(i for i, h in enumerate(world.hospitals) if h.hcode == spec.hcode)
     parts = [
@@ -505,7 +576,7 @@ def _inject_unbundling(world: _World, day: date) -> list[_Draft]:
     return [_Draft(replace(spec, lines=kept + tuple(parts)), "unbundling")]
 
 
-def _inject_duplicate(world: _World, day: date, near: bool) -> list[_Draft]:
+def _inject_duplicate(world: World, day: date, near: bool) -> list[_Draft]:
     rng = world.rng
     original = _normal_spec(world, day, _alive_person(world, day), "opd")
     copy = replace(original, start=original.start + timedelta(minutes=rng.randrange(30, 240)))
@@ -517,15 +588,17 @@ def _inject_duplicate(world: _World, day: date, near: bool) -> list[_Draft]:
     return [_Draft(original), _Draft(copy, "duplicate_near" if near else "duplicate_exact")]
 
 
-def _inject_after_death(world: _World, day: date) -> list[_Draft]:
-    dead = [p for p in world.persons[:5000] if p.death is not None and p.death < day]
+def _inject_after_death(world: World, day: date) -> list[_Draft]:
+    if world.early_dead is None:
+        world.early_dead = [p for p in world.persons[:5000] if p.death is not None]
+    dead = [p for p in world.early_dead if p.death is not None and p.death < day]
     if not dead:
         return [_Draft(_normal_spec(world, day, _alive_person(world, day)))]
     person = world.rng.choice(dead)
     return [_Draft(_normal_spec(world, day, person, "opd"), "after_death")]
 
 
-def _inject_excessive(world: _World, day: date) -> list[_Draft]:
+def _inject_excessive(world: World, day: date) -> list[_Draft]:
     rng = world.rng
     person = _alive_person(world, day)
     drafts: list[_Draft] = []
@@ -541,7 +614,7 @@ def _inject_excessive(world: _World, day: date) -> list[_Draft]:
     return drafts
 
 
-def _inject_ghost(world: _World, day: date) -> list[_Draft]:
+def _inject_ghost(world: World, day: date) -> list[_Draft]:
     rng = world.rng
     clinic = world.ghost_clinic
     drafts = []
@@ -558,7 +631,7 @@ def _inject_ghost(world: _World, day: date) -> list[_Draft]:
     return drafts
 
 
-def _inject_doctor_shopping(world: _World, day: date) -> list[_Draft]:
+def _inject_doctor_shopping(world: World, day: date) -> list[_Draft]:
     rng = world.rng
     person = _alive_person(world, day)
     drafts: list[_Draft] = []
@@ -576,7 +649,7 @@ def _inject_doctor_shopping(world: _World, day: date) -> list[_Draft]:
     return drafts
 
 
-def _inject_night_elective(world: _World, day: date) -> list[_Draft]:
+def _inject_night_elective(world: World, day: date) -> list[_Draft]:
     rng = world.rng
     spec = _normal_spec(world, day, _alive_person(world, day), rng.choice(("dental", "opd")))
     hour = rng.choice((0, 1, 2, 3, 4, 22, 23))
@@ -586,13 +659,13 @@ def _inject_night_elective(world: _World, day: date) -> list[_Draft]:
     ]
 
 
-def _inject_collusion(world: _World, day: date) -> list[_Draft]:
+def _inject_collusion(world: World, day: date) -> list[_Draft]:
     person = _alive_person(world, day)
     spec = _normal_spec(world, day, person, hospital=world.colluder)
     return [_Draft(_inflated(spec, world.rng.uniform(1.5, 2.2), 0.8, world.rng), "collusion")]
 
 
-def _schedule(world: _World, day: date, offset: int, draft: _Draft, today: list[_Draft]) -> None:
+def _schedule(world: World, day: date, offset: int, draft: _Draft, today: list[_Draft]) -> None:
     if offset == 0:
         today.append(draft)
         return

@@ -13,7 +13,9 @@ import typer
 from gateway.cli.output import console, errors, fail, print_json
 
 if TYPE_CHECKING:
-    from fraud.synth import FraudRates, SynthHospital
+    from fraud.synth import SynthHospital, World
+
+OUT_BUFFER = 1 << 20  # a bundle is ~4 KB; fewer, larger writes
 
 
 def synth(
@@ -42,7 +44,7 @@ def synth(
     Care starts in the `--days` before `--end`; a stay that would still run after `--end` is
     left out (and counted), so the gateway never sees a claim dated in its future.
     """
-    from fraud.synth import FraudRates
+    from fraud.synth import FraudRates, build_world
 
     hospitals = _hospitals(hcode)
     try:
@@ -51,18 +53,11 @@ def synth(
         fail(f"--end must be a date YYYY-MM-DD, not {end!r}")
     rates = FraudRates().scaled(fraud_scale)
     out.parent.mkdir(parents=True, exist_ok=True)
-    written, frauds = _write(
-        out,
-        labels,
-        claims=claims,
-        seed=seed,
-        hospitals=hospitals,
-        end=last_day,
-        days=days,
-        rates=rates,
-    )
+    # One population for the claims and the roster: drawing it costs seconds at a million.
+    world = build_world(seed=seed, hospitals=hospitals, claims=claims, rates=rates)
+    written, frauds = _write(out, labels, world, claims=claims, seed=seed, end=last_day, days=days)
     if roster:
-        _write_roster(roster, seed=seed, hospitals=hospitals, claims=claims, rates=rates)
+        _write_roster(roster, world)
     summary = {
         "claims": written,
         "left_out_ending_after_end": claims - written,
@@ -98,19 +93,17 @@ def _hospitals(hcodes: list[str] | None) -> list[SynthHospital]:
 def _write(
     out: Path,
     labels: Path | None,
+    world: World,
     *,
     claims: int,
     seed: int,
-    hospitals: list[SynthHospital],
     end: date,
     days: int,
-    rates: FraudRates,
 ) -> tuple[int, int]:
     """Stream the bundles (and labels); how many were written and how many are fraud."""
-    import orjson
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from fraud.synth import generate_history
+    from fraud.synth import generate_claims
 
     frauds = written = 0
     label_handle = labels.open("w", newline="", encoding="utf-8") if labels else None
@@ -125,19 +118,16 @@ def _write(
     )
     try:
         with (
-            out.open("wb") as handle,
+            out.open("wb", buffering=OUT_BUFFER) as handle,
             Progress(*columns, console=errors, transient=True) as progress,
         ):
             task = progress.add_task("generating", total=claims)
             for n, item in enumerate(
-                generate_history(
-                    claims=claims, seed=seed, hospitals=hospitals, end=end, days=days, rates=rates
-                ),
-                start=1,
+                generate_claims(world, claims=claims, seed=seed, end=end, days=days), start=1
             ):
-                if last_day_of(item.bundle) > end:
+                if item.last_day > end:
                     continue
-                handle.write(orjson.dumps(item.bundle) + b"\n")
+                handle.write(item.ndjson_line())
                 written += 1
                 frauds += item.label
                 if writer:
@@ -159,13 +149,11 @@ def last_day_of(bundle: dict[str, Any]) -> date:
     return max(found) if found else date.min
 
 
-def _write_roster(
-    path: Path, *, seed: int, hospitals: list[SynthHospital], claims: int, rates: FraudRates
-) -> None:
-    from fraud.synth import build_world, roster_rows
+def _write_roster(path: Path, world: World) -> None:
+    """The population's roster; generating claims does not change it."""
+    from fraud.synth import roster_rows
     from provider_registry.roster import ROSTER_COLUMNS
 
-    world = build_world(seed=seed, hospitals=hospitals, claims=claims, rates=rates)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=ROSTER_COLUMNS)
