@@ -15,9 +15,9 @@ import pandas as pd
 
 from fraud.batch import (
     RosterColumns,
-    featurise_columns,
+    distinct,
     group_ids,
-    learn_norms_batch,
+    learn_and_featurise,
     rule_matrix,
     signal_arrays,
 )
@@ -145,10 +145,8 @@ def train_columns(
     `labels` holds each claim's 0/1 label or -1 (unknown).
     """
     started = time.perf_counter()
-    _say(progress, f"learning norms from {len(cols):,} claims")
-    norms = learn_norms_batch(cols)
-    _say(progress, "computing features")
-    features = featurise_columns(cols, norms)
+    _say(progress, f"learning norms and computing features of {len(cols):,} claims")
+    norms, features = learn_and_featurise(cols)
     groups = train_groups_arrays(
         features.x, features.key, features.key_names, seed=seed, progress=progress
     )
@@ -167,7 +165,7 @@ def train_columns(
     known = labels[sample] if labels is not None else np.full(len(sample), -1, dtype=np.int8)
     fitted = _fit_labels(draft.calibration, known, evidence, total, seed)
     risk = risk_of(draft, total)
-    day_count = int(np.unique(cols.day).shape[0])
+    day_count = int(distinct(cols.day).shape[0])
     days = day_count * len(sample) / max(len(cols), 1)
     draft.threshold = choose_threshold(risk, max(1, round(days)), mode=mode, value=value)
     draft.meta = _metadata(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any, Final
@@ -148,7 +148,7 @@ class FraudFactsRepository:
             for block in copy:
                 buffer.write(block)
         if not buffer.tell():
-            return pl.DataFrame({name: [] for name in names})
+            return pl.DataFrame(schema={name: pl.String for name in names})  # as read below
         buffer.seek(0)
         return pl.read_csv(
             buffer,
@@ -191,15 +191,35 @@ def _floats(frame: Any, name: str) -> np.ndarray:
     return np.asarray(frame[name].cast(pl.Float64).fill_null(math.nan).to_numpy(), np.float64)
 
 
-def _ids(
-    values: list[str | None], book: dict[str, int] | None = None
-) -> tuple[np.ndarray, list[str]]:
-    """Vocabulary ids in order of first appearance (as `fraud.columnar` builds them)."""
-    book = {} if book is None else book
-    ids = np.array(
-        [NO_ID if v is None else book.setdefault(v, len(book)) for v in values], dtype=np.int32
-    )
-    return ids, list(book)
+def _vocabulary(values: Any) -> tuple[np.ndarray, list[str]]:
+    """Vocabulary ids in order of first appearance (as `fraud.columnar` builds them), NULL
+    as `NO_ID`: an enum cast in polars, never a Python loop over the values."""
+    import polars as pl
+
+    words = values.unique(maintain_order=True).drop_nulls().to_list()
+    ids = values.cast(pl.Enum(words)).to_physical().cast(pl.Int32).fill_null(NO_ID)
+    return np.asarray(ids.to_numpy(), dtype=np.int32), words
+
+
+def _mapped(values: Any, function: Callable[[str], int]) -> np.ndarray:
+    """`function` of every value, computed once per distinct value (a person's hash)."""
+    ids, words = _vocabulary(values)
+    table = np.array([function(w) for w in words], dtype=np.int64)
+    return np.asarray(table[ids])
+
+
+def _signatures(offsets: np.ndarray, line_code: np.ndarray, codes: list[str]) -> np.ndarray:
+    """`signature_number` of every claim's codes, hashed once per distinct code list."""
+    ids, bounds = line_code.tolist(), offsets.tolist()
+    known: dict[tuple[int, ...], int] = {}
+    out = []
+    for low, high in zip(bounds, bounds[1:], strict=False):
+        key = tuple(ids[low:high])
+        signature = known.get(key)
+        if signature is None:
+            signature = known[key] = signature_number([codes[c] for c in key])
+        out.append(signature)
+    return np.array(out, dtype=np.int64)
 
 
 def columns_of_frames(claims: Any, lines: Any, *, keep_identifiers: bool) -> ClaimColumns:
@@ -217,44 +237,36 @@ def columns_of_frames(claims: Any, lines: Any, *, keep_identifiers: bool) -> Cla
     )
     counts = np.bincount(line_claim, minlength=n)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    codes = lines["code"].to_list()
     quantity, submitted, unit = (_floats(lines, k) for k in ("quantity", "submitted", "unit"))
     fallback = np.where(
         quantity != 0, submitted / np.where(quantity != 0, quantity, 1.0), submitted
     )
-    keys = claims["person"].to_list()
-    hashes = {key: person_hash(key) for key in set(keys)}  # once per person, not per claim
-    person = np.array([hashes[key] for key in keys], dtype=np.int64)
     total = _floats(claims, "total")
+    vocabularies = {k: _vocabulary(claims[k]) for k in ("hcode", "setting", "sex", "drg")}
+    line_code, codes = _vocabulary(lines["code"])
     built = ClaimColumns(
         identifier=claims["identifier"].to_list() if keep_identifiers else None,
-        hcode=_ids(claims["hcode"].to_list())[0],
-        person=person,
+        hcode=vocabularies["hcode"][0],
+        person=_mapped(claims["person"], person_hash),
         day=claims["day"].str.to_date("%Y-%m-%d").cast(pl.Int64).to_numpy() + EPOCH_ORDINAL,
         hour=claims["hour"].cast(pl.Int64).to_numpy(),
-        setting=_ids(claims["setting"].to_list())[0],
+        setting=vocabularies["setting"][0],
         age=_floats(claims, "age"),
-        sex=_ids(claims["sex"].to_list())[0],
+        sex=vocabularies["sex"][0],
         total=total,
         total2=np.array([round(t, 2) for t in total.tolist()], dtype=np.float64),
-        drg=_ids(claims["drg"].to_list())[0],
+        drg=vocabularies["drg"][0],
         rw=_floats(claims, "rw"),
         adj_rw=_floats(claims, "adj_rw"),
         stay_days=_floats(claims, "stay_days"),
-        signature=np.array(
-            [signature_number(codes[int(offsets[i]) : int(offsets[i + 1])]) for i in range(n)],
-            dtype=np.int64,
-        ),
+        signature=_signatures(offsets, line_code, codes),
         offsets=offsets,
-        line_code=_ids(codes)[0],
+        line_code=line_code,
         line_quantity=quantity,
         line_unit=np.where(np.isnan(unit), fallback, unit),
     )
-    built.hcodes = _ids(claims["hcode"].to_list())[1]
-    built.settings = _ids(claims["setting"].to_list())[1]
-    built.sexes = _ids(claims["sex"].to_list())[1]
-    built.drgs = _ids(claims["drg"].to_list())[1]
-    built.codes = _ids(codes)[1]
+    built.hcodes, built.settings = vocabularies["hcode"][1], vocabularies["setting"][1]
+    built.sexes, built.drgs, built.codes = vocabularies["sex"][1], vocabularies["drg"][1], codes
     return built
 
 

@@ -110,7 +110,6 @@ def train(
     With --from-db the reviewers' decisions (when the review module provides them) are the
     labels; --labels FILE gives them explicitly.
     """
-    from fraud.evaluate import Labels
     from fraud.model import dump_model
     from fraud.training import label_array, train_columns
 
@@ -125,7 +124,7 @@ def train(
         cols = _read_columns(engine, input_path, keep_identifiers=wants_labels)
     if len(cols) < 50:
         fail(f"need at least 50 claims to train, found {len(cols)}")
-    known = Labels.from_csv(labels).label if labels else (_db_labels(engine) if from_db else {})
+    known = _file_labels(labels) if labels else (_db_labels(engine) if from_db else {})
     with errors.status("learning norms and training detectors per peer group"):
         model = train_columns(
             cols,
@@ -177,6 +176,14 @@ def reviewer_label_rows(engine: Engine) -> list[Any] | None:
         return None
     with session_scope(engine) as session:
         return list(reviewer_labels(session))
+
+
+def _file_labels(path: Path) -> dict[str, int]:
+    # fraud.evaluate brings matplotlib and scikit-learn's metrics (about a second of start-up):
+    # imported only when a labels file is given.
+    from fraud.evaluate import Labels
+
+    return Labels.from_csv(path).label
 
 
 def _db_labels(engine: Engine) -> dict[str, int]:

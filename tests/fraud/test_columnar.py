@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
+import io
+import warnings
 from pathlib import Path
 
 import numpy as np
 import orjson
+import pytest
 
-from fraud.batch import LineIndex, featurise_columns, learn_norms_batch, rule_matrix
+from fraud import columnar
+from fraud.batch import LineIndex, distinct, featurise_columns, learn_norms_batch, rule_matrix
 from fraud.columnar import facts_of_row, from_facts, read_ndjson, row_of_bundle
+from fraud.compiled_forest import CompiledForest
 from fraud.facts import facts_from_bundle
 from fraud.features import FEATURES
 from fraud.history import MemoryHistory
-from fraud.model import FraudModel
+from fraud.model import FraudModel, dump_model, skewness, train_group_rows
 from fraud.norms import learn_norms
 from fraud.rules import RULES, rule_hits
 from fraud.scoring import OnlineScorer
 from fraud.synth import LabelledBundle
 from fraud.synthea import synthea_history
+from fraud.training import train_columns
 from tests.fraud.conftest import HISTORY_END, labelled
 from tests.fraud.test_features import _online
 
@@ -76,3 +82,60 @@ def test_columnar_scores_equal_online_scores_on_synthea_claims(trained_model: Fr
     assert [s.score for s in online] == [s.score for s in batch]
     assert [s.flagged for s in online] == [s.flagged for s in batch]
     assert [s.reasons for s in online] == [s.reasons for s in batch]
+
+
+def test_parallel_training_fits_the_model_sequential_training_fits(
+    training_items: list[LabelledBundle], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cols = from_facts([facts_from_bundle(i.bundle) for i in training_items])
+    sequential = _artefact_arrays(train_columns(cols, version="v"))
+    monkeypatch.setattr(columnar, "PARALLEL_FROM", 0)  # forked norms, groups; threaded scores
+    assert columnar.workers_for(len(cols)) == columnar.workers()
+    parallel = _artefact_arrays(train_columns(cols, version="v"))
+    assert sequential.keys() == parallel.keys()
+    for name, values in sequential.items():
+        assert np.array_equal(values, parallel[name]), name
+
+
+def _artefact_arrays(model: FraudModel) -> dict[str, np.ndarray]:
+    model.meta["metrics"]["fit_seconds"] = 0.0
+    with np.load(io.BytesIO(dump_model(model))) as npz:
+        return {name: npz[name] for name in npz.files}
+
+
+def test_skewness_equals_scipy_column_by_column() -> None:
+    from scipy.stats import skew
+
+    rng = np.random.default_rng(4)
+    n = 20_000
+    x = np.column_stack(
+        [
+            np.full(n, 0.1),  # constant, not a binary fraction: its mean is not exact
+            np.r_[np.full(n - 1, 3.3), 3.3000000001],
+            rng.normal(size=n),
+            rng.exponential(size=n),
+            np.r_[np.zeros(n // 2), np.ones(n // 2)],
+            np.r_[np.full(n - 3, 1 / 3), [2 / 3] * 3],
+            np.r_[np.ones(n - 1), np.nan],
+        ]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = np.array([skew(np.column_stack([c, c]))[0] for c in x.T])
+    assert np.array_equal(skewness(x), expected, equal_nan=True)
+
+
+def test_compiled_forest_scores_equal_the_frozen_forest() -> None:
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(3_000, len(FEATURES)))
+    group = train_group_rows(x, None, seed=2)
+    probe = rng.normal(size=(2_000, len(FEATURES))) * 3
+    probe[::7, 3] = np.nan
+    compiled = CompiledForest.of(group.forest, len(FEATURES))
+    assert np.array_equal(compiled.score(probe), group.forest.score(probe))
+
+
+def test_distinct_is_numpy_unique() -> None:
+    values = np.random.default_rng(5).integers(-50, 50, 10_000) * 7_919
+    assert np.array_equal(distinct(values), np.unique(values))
+    assert distinct(np.array([], dtype=np.int64)).shape == (0,)

@@ -121,3 +121,11 @@ def test_claims_submitted_through_the_api_train_a_model_from_their_stored_facts(
     assert not math.isnan(trained["threshold"]["risk"])
     for f in accepted:
         assert f.cid not in result.output
+
+
+def test_a_database_without_claims_gives_empty_columns(engine: Engine) -> None:
+    """No stored claim: empty columns (and `fraud train --from-db` says it needs 50), no error."""
+    with Session(engine) as session:
+        stored = FraudFactsRepository(session).columns()
+    assert len(stored) == 0
+    assert stored.offsets.tolist() == [0]
