@@ -68,7 +68,8 @@ LIVE_USES = (
     .where(
         _USES.c.patient_key == bindparam("patient_key"),
         _USES.c.service_date >= bindparam("since"),
-        _CLAIMS.c.status.not_in(RELEASED_STATUSES),
+        # `!=` per status, not NOT IN: an expanding IN is rendered again on every execution
+        *(_CLAIMS.c.status != status for status in RELEASED_STATUSES),
     )
 )
 
