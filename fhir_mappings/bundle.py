@@ -117,7 +117,39 @@ def _precheck_shape(raw: dict[str, Any], max_entries: int) -> list[Problem]:
 
 
 def bounds_problems(raw: Any) -> list[Problem]:
-    """Depth, string length and control characters of a JSON tree, walked without recursion."""
+    """Depth, string length and control characters of a JSON tree, walked without recursion.
+
+    A sound tree (nearly every submission) is checked in one pass that gathers its texts and
+    searches them at once; only a tree with a problem is walked again, node by node, to name
+    the first problem in the order it always has (issue 12: half the cost of the checks).
+    """
+    texts: list[str] = []
+    stack: list[tuple[Any, int]] = [(raw, 1)]
+    deepest = 0
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, dict):
+            texts.extend(node)
+            children: Iterable[Any] = node.values()
+        else:
+            children = node
+        for child in children:
+            if isinstance(child, str):
+                texts.append(child)
+            elif isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+    # "\n" joins the texts: it is no forbidden character, so a match lies inside one text
+    sound = (
+        deepest <= limits.MAX_JSON_DEPTH
+        and max(map(len, texts), default=0) <= limits.MAX_STRING_CHARS
+        and CONTROL_CHARACTER.search("\n".join(texts)) is None
+    )
+    return [] if sound else _first_bounds_problem(raw)
+
+
+def _first_bounds_problem(raw: Any) -> list[Problem]:
+    """The first problem of `bounds_problems`, in walk order: depth, keys, then values."""
     stack: list[tuple[Any, int]] = [(raw, 1)]
     while stack:
         node, depth = stack.pop()

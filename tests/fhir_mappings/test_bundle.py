@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from fhir_mappings.bundle import ParsedBundle, parse_claim_bundle
+from fhir_mappings import limits
+from fhir_mappings.bundle import (
+    ParsedBundle,
+    _first_bounds_problem,
+    bounds_problems,
+    parse_claim_bundle,
+)
 from fhir_mappings.problems import Problem, ProblemKind, http_status
 from tests.support import claim_bytes, claim_dict
 
@@ -99,3 +107,22 @@ def test_relative_and_absolute_references_resolve_by_type_and_id() -> None:
         "https://his.example.org/fhir/Patient/p1"
     )
     assert isinstance(parse_claim_bundle(orjson.dumps(bundle), max_entries=100), ParsedBundle)
+
+
+_TEXT = st.text(alphabet=st.sampled_from("ab\n\t\x00\x1f\x7fé"), max_size=10)
+_TREES = st.recursive(
+    st.none() | st.integers() | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(tree=st.dictionaries(_TEXT, _TREES, max_size=3))
+def test_bounds_fast_pass_finds_what_the_walk_finds(tree: dict[str, object]) -> None:
+    """The one-pass check of sound trees answers as the node-by-node walk does, problem or not,
+    under small limits that random trees reach (depth 3, 6 characters)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(limits, "MAX_JSON_DEPTH", 3)
+        patch.setattr(limits, "MAX_STRING_CHARS", 6)
+        assert bounds_problems(tree) == _first_bounds_problem(tree)
