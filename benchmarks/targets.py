@@ -607,7 +607,8 @@ def e2e_row(
         around = mean / parse - stages.total / stages.parse
         why += (
             f"; in process {stages.total / stages.parse:.1f}× its own parse baseline "
-            f"({stages.times_parse()}), HTTP, auth and client ≈ {around:.1f}×"
+            f"({stages.times_parse()}); around it (HTTP, the token check, the client) "
+            f"≈ {around:.1f}×"
         )
     return Row(
         f"end-to-end ÷ parse, {name} (1 worker, 1 client, model promoted)",
