@@ -17,7 +17,7 @@ Figures:
 - `claimgw synth`, `claimgw fraud train` and `claimgw fraud score` at two sizes: the full run's
   larger size is 1,000,000 (measured); `--quick` fits fixed cost + cost per claim and
   extrapolates (time and peak memory); `fraud train --from-db` on the larger history,
-  bulk-loaded into PostgreSQL by `benchmarks/bulk_load.py`.
+  bulk-loaded into PostgreSQL and into SQLite by `benchmarks/bulk_load.py`.
 
 Usage: python benchmarks/targets.py [--quick] [--skip-postgres]
 """
@@ -79,10 +79,10 @@ class Plan:
 
 
 QUICK = Plan(
-    e2e_claims=120, inprocess_claims=120, wrk_claims=1200, wrk_seconds=8, sizes=(5_000, 30_000)
+    e2e_claims=120, inprocess_claims=120, wrk_claims=3000, wrk_seconds=8, sizes=(5_000, 30_000)
 )
 FULL = Plan(  # the batch commands run at a million claims: measured, not extrapolated
-    e2e_claims=300, inprocess_claims=300, wrk_claims=4000, wrk_seconds=15, sizes=(50_000, MILLION)
+    e2e_claims=300, inprocess_claims=300, wrk_claims=8000, wrk_seconds=15, sizes=(50_000, MILLION)
 )
 
 
@@ -152,12 +152,11 @@ class Batch:
     sizes: tuple[int, int]
     small_history: Path
     small_model: Path
-    from_db: Run | None = None
-    from_db_where: str = ""
+    from_db: tuple[tuple[str, Run], ...] = ()  # (database, run) of `fraud train --from-db`
     loads: tuple[tuple[str, str], ...] = ()  # (step, load average when it ended)
 
 
-def batch_figures(workdir: Path, sizes: tuple[int, int]) -> Batch:
+def batch_figures(workdir: Path, sizes: tuple[int, int], postgres: bool = True) -> Batch:
     """`claimgw synth`, `fraud train` and `fraud score` at two sizes, each a fresh process;
     then `fraud train --from-db` on the larger history, bulk-loaded (benchmarks/bulk_load.py)."""
     url = f"sqlite:///{workdir / 'registry.db'}"
@@ -203,12 +202,17 @@ def batch_figures(workdir: Path, sizes: tuple[int, int]) -> Batch:
             f"  score {n:,}: {score[-1].seconds:.1f} s, {score[-1].peak_mb:.0f} MB, load {load()}",
             flush=True,
         )
-    from_db, where = from_db_figure(workdir, workdir / f"history-{sizes[1]}.ndjson")
-    if from_db is not None:
-        loads.append((f"train --from-db {sizes[1]}", load()))
+    from_db = []
+    for kind in ("postgres", "sqlite") if postgres else ("sqlite",):
+        found = from_db_figure(workdir, workdir / f"history-{sizes[1]}.ndjson", kind)
+        if found is None:
+            continue
+        where, run = found
+        from_db.append(found)
+        loads.append((f"train --from-db {sizes[1]} {where}", load()))
         print(
-            f"  train --from-db {sizes[1]:,} ({where}): {from_db.seconds:.1f} s, "
-            f"{from_db.peak_mb:.0f} MB, load {load()}",
+            f"  train --from-db {sizes[1]:,} ({where}): {run.seconds:.1f} s, "
+            f"{run.peak_mb:.0f} MB, load {load()}",
             flush=True,
         )
     small = sizes[0]
@@ -219,30 +223,33 @@ def batch_figures(workdir: Path, sizes: tuple[int, int]) -> Batch:
         sizes,
         workdir / f"history-{small}.ndjson",
         workdir / f"model-{small}.npz",
-        from_db,
-        where,
+        tuple(from_db),
         tuple(loads),
     )
 
 
-def from_db_figure(workdir: Path, history: Path) -> tuple[Run | None, str]:
-    """`fraud train --from-db` on `history` bulk-loaded into PostgreSQL (SQLite without it).
+def from_db_figure(workdir: Path, history: Path, kind: str) -> tuple[str, Run] | None:
+    """`fraud train --from-db` on `history` bulk-loaded into a fresh PostgreSQL or SQLite
+    database (None: PostgreSQL is not there).
 
     The loader writes claims, lines and fact columns straight into the tables (COPY on
-    PostgreSQL); only the training is timed. Fresh data keys: the loader seals a placeholder
-    bundle with them, and training reads no sealed column.
+    PostgreSQL; executemany with the secondary indexes built after, on SQLite); only the
+    training is timed. Fresh data keys: the loader seals a placeholder bundle with them, and
+    training reads no sealed column.
     """
     from benchmarks.bulk_load import fresh_database
     from gateway.security.data_key import new_key_line
 
     name = f"claimgw_targets_fromdb_{os.getpid()}"
-    url, where = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", "PostgreSQL"
+    if kind == "postgres":
+        url, where = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", "PostgreSQL"
+    else:
+        url, where = f"sqlite:///{workdir / 'from-db.db'}", "SQLite"
     try:
         fresh_database(url)
-    except Exception as exc:  # noqa: BLE001 -- no PostgreSQL here: measure on SQLite instead
-        print(f"  --from-db on SQLite: PostgreSQL unavailable ({str(exc).splitlines()[0]})")
-        url, where = f"sqlite:///{workdir / 'from-db.db'}", "SQLite"
-        fresh_database(url)
+    except Exception as exc:  # noqa: BLE001 -- no PostgreSQL here: SQLite is measured anyway
+        print(f"  --from-db on {where}: unavailable ({str(exc).splitlines()[0]})")
+        return None
     env = cli_env(url) | {
         "CLAIMGW_DATA_KEYS": new_key_line("bench"),
         "CLAIMGW_LOOKUP_KEY": new_key_line("lookup").split(":", 1)[1],
@@ -266,7 +273,9 @@ def from_db_figure(workdir: Path, history: Path) -> tuple[Run | None, str]:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
-    return run, where
+        else:
+            (workdir / "from-db.db").unlink(missing_ok=True)
+    return where, run
 
 
 def extrapolated(sizes: tuple[int, int], runs: tuple[Run, Run]) -> tuple[float, float, str]:
@@ -326,21 +335,19 @@ def batch_rows(batch: Batch) -> list[Row]:
                 else "extrapolated, indicative only (the full run measures 1,000,000)",
             )
         )
-    rows.append(from_db_row(batch, loads.get(f"train --from-db {n}", "?")))
+    for where, run in batch.from_db:
+        rows.append(from_db_row(where, run, n, loads.get(f"train --from-db {n} {where}", "?")))
     return rows
 
 
-def from_db_row(batch: Batch, load_after: str) -> Row:
+def from_db_row(where: str, run: Run, n: int, load_after: str) -> Row:
     """`fraud train --from-db`: measured at the larger size (a million in the full run).
 
     Below a million it is shown, not extrapolated: one size gives no fixed cost to subtract.
     """
-    figure = "`fraud train --from-db`, 1,000,000 claims"
-    run, n = batch.from_db, batch.sizes[1]
-    if run is None:
-        return Row(figure, "not measured", "≤ 60 s, ≤ 4 GB", None, "the bulk load failed")
+    figure = f"`fraud train --from-db`, 1,000,000 claims ({where})"
     measured = (
-        f"{batch.from_db_where}, {n:,} claims bulk-loaded: **{run.seconds:.0f} s**, "
+        f"{n:,} claims bulk-loaded: **{run.seconds:.0f} s**, "
         f"peak {run.peak_mb:.0f} MB (load {load_after})"
     )
     if n < MILLION:
@@ -579,6 +586,11 @@ def under_wrk(workers: int, workdir: Path, plan: Plan, model: Path) -> Load:
             server.stop()
     seconds = float(plan.wrk_seconds)
     created = round(rate * seconds)
+    if created > 0.9 * len(bundles):  # wrk cycles through its file: the rest would be replays
+        raise RuntimeError(
+            f"{workers} worker(s) stored {created} of {len(bundles)} distinct bundles: raise "
+            "Plan.wrk_claims, or the CPU per claim would count replays"
+        )
     return Load(
         workers,
         created,
@@ -695,7 +707,7 @@ def measure(options: argparse.Namespace, workdir: Path, raw: dict[str, Any]) -> 
     plan = QUICK if options.quick else FULL
     kinds = ["sqlite"] if options.skip_postgres else ["sqlite", "postgres"]
     print("batch commands (synth, fraud train, fraud score) at", plan.sizes, flush=True)
-    batch = batch_figures(workdir, plan.sizes)
+    batch = batch_figures(workdir, plan.sizes, postgres=not options.skip_postgres)
     rows, e2e = [], []
     for kind in kinds:
         name, mean, parse, floor = end_to_end(kind, workdir, plan, batch.small_model)
