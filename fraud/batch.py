@@ -12,9 +12,8 @@ taken value by value with `math`: parity is worth the fraction of a second.
 from __future__ import annotations
 
 import math
-import multiprocessing
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -35,6 +34,7 @@ from fraud.features import (
     SURGE_WEEKS,
     hospital_standing,
 )
+from fraud.forking import forked_pool
 from fraud.model import FraudModel, GroupModel
 from fraud.norms import (
     AMOUNT_SCALE_FLOOR,
@@ -866,9 +866,7 @@ def beside(
         return
     _SHARED_COLS = cols
     try:
-        # An executor, not a Pool: a child that dies (out of memory) raises BrokenProcessPool
-        # here instead of leaving the parent waiting for ever.
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        with forked_pool(1) as pool:
             yield pool.submit(_call_shared, function, *args).result
     finally:
         _SHARED_COLS = None

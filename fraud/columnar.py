@@ -19,7 +19,6 @@ import math
 import multiprocessing
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -47,6 +46,7 @@ from fraud.facts import (
     _total,
     raw_unit_price,
 )
+from fraud.forking import forked_pool
 
 CHUNK_LINES: Final = 20_000
 READ_BLOCK: Final = 1 << 24
@@ -636,9 +636,7 @@ def read_ndjson(
     if count == 1 or len(jobs) == 1:
         results = [_read_range(job) for job in jobs]
     else:
-        # An executor, not a Pool: a worker that dies (out of memory) raises BrokenProcessPool
-        # instead of leaving the read waiting for ever.
-        with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork")) as pool:
+        with forked_pool(count) as pool:
             results = list(pool.map(_read_range, jobs))
     parts: list[ClaimColumns] = []
     refused: list[int] = []

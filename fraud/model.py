@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import io
 import json
-import multiprocessing
 import warnings
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -23,6 +22,7 @@ import pandas as pd
 from fraud.columnar import workers_for
 from fraud.compiled_forest import CompiledForest
 from fraud.features import FEATURES
+from fraud.forking import forked_pool
 from fraud.frozen import (
     FrozenEcdf,
     FrozenEcod,
@@ -290,9 +290,7 @@ def _fit_groups(
     ordered = sorted(jobs, key=lambda job: -sizes[job[0]])
     _SHARED_X = x
     try:
-        # An executor, not a Pool: a worker that dies (out of memory) raises BrokenProcessPool
-        # instead of leaving training waiting for ever.
-        with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork")) as pool:
+        with forked_pool(count) as pool:
             futures = [pool.submit(_fit_shared, (name, rows, seed)) for name, rows in ordered]
             for done in as_completed(futures):
                 yield done.result()
